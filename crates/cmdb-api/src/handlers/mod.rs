@@ -1,0 +1,33 @@
+//! Handlers, one module per spec file. Each is parse → one store operation → shape.
+
+pub mod instances;
+pub mod models;
+
+use cmdb_store::{Store, StoreError, Tx};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// Runs a write operation in one transaction.
+pub(crate) async fn write<T, F>(store: &Store, job: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
+{
+    cmdb_store::write(store.as_ref(), job).await.map_err(ApiError::from)
+}
+
+/// Runs a read operation on a snapshot.
+pub(crate) async fn read<T, F>(store: &Store, job: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
+{
+    cmdb_store::read(store.as_ref(), job).await.map_err(ApiError::from)
+}
+
+/// Serialises a result for `data`.
+pub(crate) fn to_data<T: Serialize>(value: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(value).map_err(|e| ApiError::Store(StoreError::Backend(e.to_string())))
+}

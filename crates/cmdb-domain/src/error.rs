@@ -1,0 +1,171 @@
+//! Every way a request can be wrong in domain terms. Each variant corresponds to exactly one
+//! bk-cmdb error code; the numeric code and the message texts live in `cmdb-api` (the only crate
+//! that knows the wire), so a new variant does not compile until it has a code there.
+
+use thiserror::Error;
+
+/// A domain rule was broken. The `String` payloads are the field names or values that bk-cmdb puts
+/// into its message templates (`'%s' unassigned` and so on).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomainError {
+    /// 1199000: the body (or a typed part of it) is not the JSON that was expected.
+    #[error("json unmarshal failed")]
+    JsonUnmarshal,
+    /// 1199003: a URL/query parameter is unusable.
+    #[error("invalid input parameter")]
+    InputInvalid,
+    /// 1199005: a required body is empty.
+    #[error("input is empty")]
+    BodyEmpty,
+    /// 1199006: the value is present but does not pass verification.
+    #[error("'{0}' data parameter verification does not pass")]
+    ParamsInvalid(String),
+    /// 1199007: the value must be a string.
+    #[error("'{0}' must be a string type")]
+    NeedString(String),
+    /// 1199008: the field cannot be omitted.
+    #[error("'{0}' cannot be omitted")]
+    LostField(String),
+    /// 1199009: the value must be an integer.
+    #[error("'{0}' parameters must be integral")]
+    NeedInt(String),
+    /// 1199010: a required field is missing or empty.
+    #[error("'{0}' unassigned")]
+    NeedSet(String),
+    /// 1199011: the value is invalid or refers to something that does not exist.
+    #[error("'{0}' the parameter is invalid or does not exist")]
+    IsInvalid(String),
+    /// 1199012: `ismultiple` is not allowed for this type.
+    #[error("'{0}' does not support multiple values")]
+    MultipleNotAllowed(String),
+    /// 1199014: a unique rule would be violated; payload lists the fields.
+    #[error("duplicated instances exist, fields [{0}] duplicated")]
+    Duplicate(String),
+    /// 1199015: a value is longer or larger than allowed.
+    #[error("data out of bounds")]
+    OverLimit,
+    /// 1199016: a string does not match the attribute's regular expression.
+    #[error("'{0}' does not match the regular expression")]
+    RegexMismatch(String),
+    /// 1199019: the addressed object does not exist.
+    #[error("no relevant data found")]
+    NotFound,
+    /// 1199024: not a valid time zone.
+    #[error("'{0}' is not a valid time zone")]
+    TimezoneInvalid(String),
+    /// 1199025: not a bool.
+    #[error("'{0}' must be a bool")]
+    NeedBool(String),
+    /// 1199035: a batch is larger than allowed.
+    #[error("{0} exceed the limit {1}")]
+    ExceedLimit(String, u64),
+    /// 1199038: a batch call came without its details.
+    #[error("need data details is null")]
+    NeedDetails,
+    /// 1199059: page limit too large.
+    #[error("page limit is exceeded")]
+    PageLimitExceeded,
+    /// 1199073: a name or id is longer than allowed.
+    #[error("{0} field exceeds maximum value {1}")]
+    TooLong(String, u64),
+    /// 1199075: mainline model instances need the topology API.
+    #[error("forbidden operate mainline model instance with common instance API")]
+    MainlineModelForbidden,
+    /// 1199084: built-in model instances need their own API.
+    #[error("forbidden operate inner model instance with common instance API")]
+    InnerModelForbidden,
+    /// 1199085: an attribute type nobody knows.
+    #[error("unexpected type")]
+    UnexpectedType,
+    /// 1199087: another request is creating the same thing right now.
+    #[error("concurrent create of the same object")]
+    ConcurrentCreate,
+    /// 1199089: array length outside 1..=max.
+    #[error("the length of array {0} is wrong, the length must be in range 1~{1}")]
+    ArrayLength(String, u64),
+    /// 1199092: enum options declare the wrong number of defaults.
+    #[error("'{0}' enum default value count is wrong")]
+    EnumDefaultCount(String),
+    /// 1101024: classification of a new model does not exist.
+    #[error("query model classification failed")]
+    ClassificationQueryFailed,
+    /// 1101029: a classification that still holds models cannot go.
+    #[error("there is a model under the category")]
+    ClassificationHasModels,
+    /// 1101037: a model with instances cannot be deleted.
+    #[error("the object [{0}] has been instantiated and cannot be deleted")]
+    ModelHasInstances(String),
+    /// 1101053: a model that takes part in associations cannot be deleted.
+    #[error("object has already been associated")]
+    ModelAssociated,
+    /// 1101069: a model keeps at least one unique rule.
+    #[error("the model needs at least one set of required unique check items")]
+    UniqueLastRule,
+    /// 1101075: an instance with live associations cannot be deleted.
+    #[error("the inst has association")]
+    InstHasAssociation,
+    /// 1101084: the model is paused.
+    #[error("the model stopped to use")]
+    ModelPaused,
+    /// 1101092: mainline models take no required attributes.
+    #[error("can not add required attribute field for a mainline model")]
+    MainlineRequiredAttr,
+    /// 1101109: an attribute's regex option does not compile.
+    #[error("invalid regular expression '{0}'")]
+    RegexInvalid(String),
+    /// 1101113: update names a classification that does not exist.
+    #[error("model classification not found")]
+    ClassificationNotFound,
+    /// 1101135: built-in models are permanent.
+    #[error("prohibition of deleting the built-in model")]
+    BuiltinModelDelete,
+    /// 1101135-like refusal for other built-in items (classifications, groups, kinds) that
+    /// upstream protects without a dedicated code (project decision).
+    #[error("built-in {0} cannot be deleted or changed")]
+    BuiltinItem(String),
+    /// 1101166: only `property` keys exist in unique rules.
+    #[error("unique key kind must be property")]
+    UniqueKeyKind,
+    /// 1101167: pre-set unique rules are permanent.
+    #[error("pre-set unique rule cannot be changed")]
+    UniquePreset,
+    /// 1113001: a group holding attributes cannot be deleted.
+    #[error("there are some fields under the group")]
+    GroupHasAttributes,
+    /// 1113024: attributes used by unique rules cannot be deleted.
+    #[error("fields in unique checksums are not allowed to be deleted")]
+    AttributeInUniqueRule,
+    /// 1113035: this attribute type cannot be a unique key.
+    #[error("the unique index does not support the field type, field name: {0}")]
+    UniqueKeyType(String),
+    /// 1113039: existing data already violates a new unique rule.
+    #[error("failed to create unique index, value [{0}] duplicated")]
+    UniqueDataDuplicated(String),
+    /// 1113050: the same key set already exists.
+    #[error("the unique rule already exists")]
+    UniqueSame,
+    /// 1113051: an existing rule is a subset of the new one.
+    #[error("an existing unique rule is a subset of the new one")]
+    UniqueSubset,
+    /// 1113052: an existing rule is a superset of the new one.
+    #[error("an existing unique rule is a superset of the new one")]
+    UniqueSuperset,
+    /// 1101030: hosts below the target forbid deletion.
+    #[error("having hosts under the target, deleting forbidden")]
+    HasHosts,
+    /// 1199011 wrapping another error: bk-cmdb's create/update validation reports the inner
+    /// message inside `'%s' the parameter is invalid or does not exist`.
+    #[error("'{0}' the parameter is invalid or does not exist")]
+    Wrapped(Box<DomainError>),
+}
+
+impl DomainError {
+    /// Wraps validation errors the way coreservice does on instance create/update (§3.1 step 9);
+    /// already-wrapped errors are not wrapped twice.
+    pub fn wrap(self) -> Self {
+        match self {
+            DomainError::Wrapped(_) => self,
+            other => DomainError::Wrapped(Box::new(other)),
+        }
+    }
+}

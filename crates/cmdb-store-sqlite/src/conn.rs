@@ -1,0 +1,156 @@
+//! One SQLite connection as a [`Tx`]: pragmas, the `regexp` function the filter compiler emits,
+//! value conversion, and the mapping of SQLite errors to [`StoreError`].
+
+use std::path::Path;
+
+use cmdb_store::{Dialect, Row, SqlValue, StoreError, Tx};
+use regex::Regex;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{ToSqlOutput, Value as RValue, ValueRef};
+use rusqlite::{params_from_iter, Connection, ErrorCode, ToSql};
+
+/// Opens a connection with the settings every connection of this backend must have.
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(map_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 10000;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    register_regexp(&conn)?;
+    Ok(conn)
+}
+
+/// `regexp(pattern, text)`: true when `text` is a string matching `pattern` (Rust regex syntax,
+/// a superset of the RE2 syntax bk-cmdb clients send). The compiled pattern is cached per
+/// statement through SQLite's auxiliary data.
+fn register_regexp(conn: &Connection) -> Result<(), StoreError> {
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: std::sync::Arc<Regex> = ctx.get_or_create_aux(0, |vr| -> Result<Regex, Box<dyn std::error::Error + Send + Sync>> {
+                let pattern = vr.as_str()?;
+                Ok(Regex::new(pattern)?)
+            })?;
+            Ok(match ctx.get_raw(1) {
+                ValueRef::Text(t) => std::str::from_utf8(t).map(|s| re.is_match(s)).unwrap_or(false),
+                _ => false,
+            })
+        },
+    )
+    .map_err(map_err)
+}
+
+/// Maps rusqlite errors: unique/primary-key violations become [`StoreError::UniqueViolation`]
+/// with SQLite's "table.col, table.col" text as the constraint name.
+pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(ref err, ref msg) = e {
+        if err.code == ErrorCode::ConstraintViolation
+            && (err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+        {
+            let constraint = msg
+                .as_deref()
+                .map(|m| m.trim_start_matches("UNIQUE constraint failed: ").to_string())
+                .unwrap_or_default();
+            return StoreError::UniqueViolation { constraint };
+        }
+        if matches!(
+            err.code,
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen
+        ) {
+            return StoreError::Unavailable(e.to_string());
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+/// A transaction on a borrowed connection (the caller owns BEGIN/COMMIT).
+pub(crate) struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> SqliteTx<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Self { conn }
+    }
+}
+
+struct Param<'a>(&'a SqlValue);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            SqlValue::Null => ToSqlOutput::Owned(RValue::Null),
+            SqlValue::Int(v) => ToSqlOutput::Owned(RValue::Integer(*v)),
+            SqlValue::Float(v) => ToSqlOutput::Owned(RValue::Real(*v)),
+            SqlValue::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            SqlValue::Bool(v) => ToSqlOutput::Owned(RValue::Integer(i64::from(*v))),
+            SqlValue::Json(v) => ToSqlOutput::Owned(RValue::Text(v.to_string())),
+        })
+    }
+}
+
+fn from_ref(v: ValueRef<'_>) -> SqlValue {
+    match v {
+        ValueRef::Null => SqlValue::Null,
+        ValueRef::Integer(i) => SqlValue::Int(i),
+        ValueRef::Real(f) => SqlValue::Float(f),
+        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => SqlValue::Text(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let ncols = stmt.column_count();
+        let mut rows = stmt
+            .query(params_from_iter(params.iter().map(Param)))
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            let mut cells = Vec::with_capacity(ncols);
+            for i in 0..ncols {
+                cells.push(from_ref(row.get_ref(i).map_err(map_err)?));
+            }
+            out.push(cells);
+        }
+        Ok(out)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let n = stmt
+            .execute(params_from_iter(params.iter().map(Param)))
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.conn.execute_batch(sql).map_err(map_err)
+    }
+
+    fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError> {
+        let rows = self.query(
+            "INSERT INTO id_sequence (name, value) VALUES (?, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            &[SqlValue::Text(sequence.to_string())],
+        )?;
+        rows.first()
+            .and_then(|r| r.first())
+            .and_then(SqlValue::as_i64)
+            .ok_or_else(|| StoreError::Backend("sequence returned no value".into()))
+    }
+}

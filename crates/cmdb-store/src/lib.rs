@@ -1,0 +1,188 @@
+//! The storage contract of cmdb-rs.
+//!
+//! A backend (embedded SQLite, PostgreSQL) provides only two things: transactions ([`Tx`]) that run
+//! parameterised SQL, and a [`Database`] that runs a closure inside one such transaction off the
+//! async runtime. Everything else -- the schema, the filter compiler, and every operation the API
+//! performs (`ops`) -- is written once, above the backends, against [`Tx`] and a [`Dialect`].
+//! That is what keeps the two backends behaving identically: they share all logic and differ
+//! only in SQL spelling.
+//!
+//! Architecture invariants:
+//! * every API write is exactly one call of [`Database::write`], i.e. one transaction, and that
+//!   transaction also appends the audit record and change event of the write;
+//! * no user-supplied text is ever spliced into SQL: values are parameters, and field names are
+//!   resolved against the model before compilation and re-checked by the compiler.
+
+pub mod error;
+pub mod ops;
+pub mod schema;
+pub mod sql;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+
+/// A value crossing the SQL boundary, as a parameter or a column of a result row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    /// SQL NULL.
+    Null,
+    /// 64-bit integer.
+    Int(i64),
+    /// Double.
+    Float(f64),
+    /// Text.
+    Text(String),
+    /// Boolean (SQLite stores 0/1).
+    Bool(bool),
+    /// A JSON document or JSON scalar: SQLite binds its text, PostgreSQL binds `jsonb`.
+    Json(serde_json::Value),
+}
+
+impl SqlValue {
+    /// The integer in this cell, if it is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            SqlValue::Int(v) => Some(*v),
+            SqlValue::Float(v) => Some(*v as i64),
+            SqlValue::Bool(v) => Some(i64::from(*v)),
+            _ => None,
+        }
+    }
+
+    /// The text in this cell, if it is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            SqlValue::Text(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The JSON in this cell: parsed from text (SQLite) or taken as is (PostgreSQL `jsonb`).
+    pub fn to_json(&self) -> Result<serde_json::Value, StoreError> {
+        match self {
+            SqlValue::Json(v) => Ok(v.clone()),
+            SqlValue::Text(t) => serde_json::from_str(t)
+                .map_err(|e| StoreError::Corrupt(format!("stored JSON does not parse: {e}"))),
+            SqlValue::Null => Ok(serde_json::Value::Null),
+            SqlValue::Int(v) => Ok(serde_json::Value::from(*v)),
+            SqlValue::Float(v) => Ok(serde_json::Value::from(*v)),
+            SqlValue::Bool(v) => Ok(serde_json::Value::from(*v)),
+        }
+    }
+
+    /// Consumes the cell into JSON without cloning documents.
+    pub fn into_json(self) -> Result<serde_json::Value, StoreError> {
+        match self {
+            SqlValue::Json(v) => Ok(v),
+            other => other.to_json(),
+        }
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(v: i64) -> Self {
+        SqlValue::Int(v)
+    }
+}
+impl From<&str> for SqlValue {
+    fn from(v: &str) -> Self {
+        SqlValue::Text(v.to_string())
+    }
+}
+impl From<String> for SqlValue {
+    fn from(v: String) -> Self {
+        SqlValue::Text(v)
+    }
+}
+impl From<bool> for SqlValue {
+    fn from(v: bool) -> Self {
+        SqlValue::Bool(v)
+    }
+}
+
+/// One result row.
+pub type Row = Vec<SqlValue>;
+
+/// How the SQL of the two backends differs. Everything that varies is behind a method here, so
+/// the compiler and the operations stay backend-neutral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite 3.45+ (JSON1 built in).
+    Sqlite,
+    /// PostgreSQL 13+ (`jsonb`).
+    Postgres,
+}
+
+/// A transaction. All SQL uses `?` placeholders; the PostgreSQL backend renumbers them to `$n`.
+/// SQL text never contains `?` other than as a placeholder (so no jsonb `?` operators: use
+/// `jsonb_exists`).
+pub trait Tx {
+    /// Which SQL dialect this transaction speaks.
+    fn dialect(&self) -> Dialect;
+    /// Runs a statement that returns rows.
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError>;
+    /// Runs a statement and returns the number of affected rows.
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError>;
+    /// Runs several `;`-separated statements without parameters (migrations only).
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// Takes the next value of a named id sequence (never reused, even after rollback on
+    /// PostgreSQL; on SQLite a rolled-back id was never visible to anyone).
+    fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError>;
+}
+
+/// A type-erased unit of work, run inside one transaction by a backend.
+pub type DynJob =
+    Box<dyn FnOnce(&mut dyn Tx) -> Result<Box<dyn Any + Send>, StoreError> + Send + 'static>;
+
+/// A database: runs units of work in transactions without blocking the async runtime.
+#[async_trait]
+pub trait Database: Send + Sync + 'static {
+    /// Runs `job` in a read-write transaction: committed if it returns `Ok`, rolled back
+    /// otherwise. Returns only after the commit is durable against a crash of this process.
+    async fn write_dyn(&self, job: DynJob) -> Result<Box<dyn Any + Send>, StoreError>;
+    /// Runs `job` on a consistent read-only snapshot.
+    async fn read_dyn(&self, job: DynJob) -> Result<Box<dyn Any + Send>, StoreError>;
+    /// Cheap liveness check for `/healthz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Flushes and closes; later calls fail with [`StoreError::Unavailable`].
+    async fn close(&self);
+    /// Human-readable backend name for logs.
+    fn name(&self) -> &'static str;
+}
+
+/// The handle the API layer holds.
+pub type Store = Arc<dyn Database>;
+
+/// Typed front of [`Database::write_dyn`].
+pub async fn write<T, F>(db: &dyn Database, job: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
+{
+    let out = db
+        .write_dyn(Box::new(move |tx| job(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)))
+        .await?;
+    downcast(out)
+}
+
+/// Typed front of [`Database::read_dyn`].
+pub async fn read<T, F>(db: &dyn Database, job: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
+{
+    let out = db
+        .read_dyn(Box::new(move |tx| job(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)))
+        .await?;
+    downcast(out)
+}
+
+fn downcast<T: 'static>(out: Box<dyn Any + Send>) -> Result<T, StoreError> {
+    out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| StoreError::Backend("job result type mismatch".into()))
+}

@@ -1,0 +1,671 @@
+//! General instances (20-instances.md): create, update, delete and search of instances of
+//! custom models and custom mainline levels.
+
+use cmdb_domain::attribute::{fill_value, validate_mainline_inst_name, validate_value, PropertyType};
+use cmdb_domain::model::is_builtin_instance_model;
+use cmdb_domain::DomainError;
+use serde_json::{Map, Value};
+
+use super::audit::{self, AuditEntry, EventType};
+use super::schema_cache::ModelSchema;
+use super::uniques::{key_of, rule_fields};
+use super::util::{loose_i64, scalar_i64};
+use super::OpContext;
+use crate::{SqlValue, StoreError, Tx};
+
+/// Keys kept verbatim on create without type validation (20-instances §3.2); the server then
+/// overwrites the ones it owns.
+const PASSTHROUGH_KEYS: &[&str] = &["bk_biz_id", "bk_parent_id", "default", "bk_data_status", "bk_process_id"];
+
+/// Id sequence shared by all custom models (20-instances §1).
+pub const INSTANCE_SEQUENCE: &str = "inst";
+
+fn audit_kinds(schema: &ModelSchema) -> (&'static str, &'static str, &'static str) {
+    if schema.is_mainline() {
+        ("business_resource", "mainline_instance", "mainline_instance")
+    } else {
+        ("model_instance", "model_instance", "object_instance")
+    }
+}
+
+fn inst_name(doc: &Map<String, Value>) -> String {
+    doc.get("bk_inst_name").and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// Loads one stored instance document.
+pub fn get_doc(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<Option<Map<String, Value>>, StoreError> {
+    let rows = tx.query(
+        "SELECT data FROM instance WHERE obj_id = ? AND inst_id = ?",
+        &[obj_id.into(), SqlValue::Int(inst_id)],
+    )?;
+    match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+        Some(cell) => match cell.into_json()? {
+            Value::Object(m) => Ok(Some(m)),
+            _ => Err(StoreError::Corrupt("instance document is not an object".into())),
+        },
+        None => Ok(None),
+    }
+}
+
+fn instance_exists(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<bool, StoreError> {
+    Ok(!tx
+        .query(
+            "SELECT 1 FROM instance WHERE obj_id = ? AND inst_id = ?",
+            &[obj_id.into(), SqlValue::Int(inst_id)],
+        )?
+        .is_empty())
+}
+
+/// Writes the unique-rule rows of an instance; a taken key is the duplicate error.
+fn insert_unique_keys(tx: &mut dyn Tx, schema: &ModelSchema, inst_id: i64, doc: &Map<String, Value>) -> Result<(), StoreError> {
+    let by_id = schema.attrs_by_id();
+    for rule in &schema.uniques {
+        let Some(key) = key_of(rule, &by_id, doc) else { continue };
+        let res = tx.execute(
+            "INSERT INTO instance_unique (rule_id, key, obj_id, inst_id) VALUES (?, ?, ?, ?)",
+            &[
+                SqlValue::Int(rule.id),
+                SqlValue::Text(key),
+                schema.object.bk_obj_id.as_str().into(),
+                SqlValue::Int(inst_id),
+            ],
+        );
+        match res {
+            Ok(_) => {}
+            Err(StoreError::UniqueViolation { .. }) => {
+                return Err(DomainError::Duplicate(rule_fields(rule, &by_id)).into())
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Step 6 of create_inst: custom mainline levels below another custom level need an existing
+/// parent instance in the business.
+fn check_mainline_parent(tx: &mut dyn Tx, schema: &ModelSchema, body: &Map<String, Value>) -> Result<(), StoreError> {
+    let Some(parent) = schema.mainline_parent.as_deref() else { return Ok(()) };
+    if parent == "biz" {
+        return Ok(());
+    }
+    let biz = body
+        .get("bk_biz_id")
+        .and_then(loose_i64)
+        .ok_or_else(|| DomainError::IsInvalid("bk_biz_id".into()))?;
+    let parent_id = body
+        .get("bk_parent_id")
+        .and_then(loose_i64)
+        .ok_or_else(|| DomainError::IsInvalid("bk_parent_id".into()))?;
+    let rows = tx.query(
+        "SELECT biz_id FROM instance WHERE obj_id = ? AND inst_id = ?",
+        &[parent.into(), SqlValue::Int(parent_id)],
+    )?;
+    match scalar_i64(&rows) {
+        Some(found_biz) if biz == 0 || found_biz == biz => Ok(()),
+        _ => Err(DomainError::IsInvalid("bk_parent_id".into()).into()),
+    }
+}
+
+/// Validates a create body against the schema and builds the document to store (without the
+/// server-owned fields). Errors are those of coreservice's `validCreateInstanceData`.
+fn build_create_doc(schema: &ModelSchema, body: &Map<String, Value>) -> Result<Map<String, Value>, DomainError> {
+    for a in &schema.attrs {
+        if a.attr.isrequired && !body.contains_key(&a.attr.bk_property_id) {
+            return Err(DomainError::NeedSet(a.attr.bk_property_id.clone()));
+        }
+    }
+    let mut doc = Map::new();
+    for a in &schema.attrs {
+        let prop = &a.attr.bk_property_id;
+        if !body.contains_key(prop) {
+            doc.insert(prop.clone(), fill_value(a).map_err(DomainError::wrap)?);
+        }
+    }
+    if schema.is_mainline() {
+        let name = validate_mainline_inst_name(body.get("bk_inst_name").unwrap_or(&Value::Null))
+            .map_err(DomainError::wrap)?;
+        doc.insert("bk_inst_name".into(), Value::String(name));
+        if let Some(p) = body.get("bk_parent_id") {
+            if !matches!(loose_i64(p), Some(n) if n > 0) || !p.is_number() {
+                return Err(DomainError::ParamsInvalid("bk_parent_id".into()).wrap());
+            }
+        }
+    }
+    for (key, value) in body {
+        if PASSTHROUGH_KEYS.contains(&key.as_str()) {
+            doc.insert(key.clone(), value.clone());
+            continue;
+        }
+        let Some(attr) = schema.attr(key) else { continue };
+        if attr.ptype == Some(PropertyType::Innertable) {
+            continue;
+        }
+        if schema.is_mainline() && key == "bk_inst_name" {
+            continue;
+        }
+        let stored = validate_value(attr, value).map_err(DomainError::wrap)?;
+        doc.insert(key.clone(), stored);
+    }
+    Ok(doc)
+}
+
+/// `create_inst`: validates, stores and returns the new instance document.
+pub fn create(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, body: &Map<String, Value>) -> Result<Value, StoreError> {
+    if is_builtin_instance_model(obj_id) {
+        return Err(DomainError::InnerModelForbidden.into());
+    }
+    let biz_value = body.get("bk_biz_id");
+    let biz_id = biz_value.and_then(loose_i64).unwrap_or(0);
+    let Some(schema) = ModelSchema::load(tx, obj_id, biz_id)? else {
+        return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
+    };
+    create_with_schema(tx, ctx, &schema, body)
+}
+
+/// `create_inst` once the schema is known (batch create reuses it per item).
+pub fn create_with_schema(tx: &mut dyn Tx, ctx: &OpContext, schema: &ModelSchema, body: &Map<String, Value>) -> Result<Value, StoreError> {
+    let obj_id = schema.object.bk_obj_id.as_str();
+    if schema.object.bk_ispaused {
+        return Err(DomainError::ModelPaused.into());
+    }
+    check_mainline_parent(tx, schema, body)?;
+    let biz_id = match body.get("bk_biz_id") {
+        None => 0,
+        Some(v) => loose_i64(v).ok_or_else(|| DomainError::IsInvalid("bk_biz_id".into()))?,
+    };
+    if biz_id != 0 && !instance_exists(tx, "biz", biz_id)? {
+        return Err(DomainError::IsInvalid("bk_biz_id".into()).into());
+    }
+    let mut doc = build_create_doc(schema, body)?;
+    let inst_id = tx.next_id(INSTANCE_SEQUENCE)?;
+    let stamp = cmdb_domain::time::format_millis(ctx.now);
+    doc.insert("bk_inst_id".into(), Value::from(inst_id));
+    doc.insert("bk_obj_id".into(), Value::String(obj_id.to_string()));
+    doc.insert("bk_supplier_account".into(), Value::String(ctx.supplier.clone()));
+    doc.insert("create_time".into(), Value::String(stamp.clone()));
+    doc.insert("last_time".into(), Value::String(stamp.clone()));
+    for (key, value) in [
+        ("bk_created_at", Value::String(stamp.clone())),
+        ("bk_updated_at", Value::String(stamp)),
+        ("bk_created_by", Value::String(ctx.user.clone())),
+    ] {
+        if schema.attr(key).is_some() {
+            doc.insert(key.into(), value);
+        }
+    }
+    let parent_id = doc.get("bk_parent_id").and_then(loose_i64).unwrap_or(0);
+    tx.execute(
+        "INSERT INTO instance (obj_id, inst_id, inst_name, biz_id, parent_id, created_at, updated_at, data) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            obj_id.into(),
+            SqlValue::Int(inst_id),
+            SqlValue::Text(inst_name(&doc)),
+            SqlValue::Int(biz_id),
+            SqlValue::Int(parent_id),
+            SqlValue::Int(ctx.now),
+            SqlValue::Int(ctx.now),
+            SqlValue::Json(Value::Object(doc.clone())),
+        ],
+    )?;
+    insert_unique_keys(tx, schema, inst_id, &doc)?;
+    let doc = Value::Object(doc);
+    let (audit_type, resource_type, watch) = audit_kinds(schema);
+    audit::record(
+        tx,
+        ctx,
+        AuditEntry {
+            audit_type,
+            resource_type,
+            action: "create",
+            biz_id,
+            resource_id: Value::from(inst_id),
+            resource_name: doc.get("bk_inst_name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            obj_id: Some(obj_id.to_string()),
+            pre_data: None,
+            cur_data: Some(doc.clone()),
+            update_fields: None,
+        },
+    )?;
+    audit::event(tx, ctx, watch, EventType::Create, obj_id, inst_id, &doc)?;
+    Ok(doc)
+}
+
+/// Validates and applies an update body to a stored document; returns the fields applied.
+fn apply_update(schema: &ModelSchema, doc: &mut Map<String, Value>, body: &Map<String, Value>) -> Result<Map<String, Value>, DomainError> {
+    let mut applied = Map::new();
+    for (key, value) in body {
+        if matches!(key.as_str(), "bk_parent_id" | "bk_biz_id" | "bk_inst_id") {
+            continue;
+        }
+        let Some(attr) = schema.attr(key) else { continue };
+        if !attr.attr.editable || attr.ptype == Some(PropertyType::Innertable) {
+            continue;
+        }
+        if attr.ptype == Some(PropertyType::IdRule)
+            && doc.get(key).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+        {
+            return Err(DomainError::IsInvalid(key.clone()).wrap());
+        }
+        let empty = value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty());
+        if attr.attr.isrequired && empty {
+            return Err(DomainError::NeedSet(key.clone()).wrap());
+        }
+        let stored = if schema.is_mainline() && key == "bk_inst_name" {
+            Value::String(validate_mainline_inst_name(value).map_err(DomainError::wrap)?)
+        } else {
+            validate_value(attr, value).map_err(DomainError::wrap)?
+        };
+        doc.insert(key.clone(), stored.clone());
+        applied.insert(key.clone(), stored);
+    }
+    Ok(applied)
+}
+
+/// `update_inst` of one instance (batch update runs it per item in one transaction).
+pub fn update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, inst_id: i64, body: &Map<String, Value>) -> Result<(), StoreError> {
+    if is_builtin_instance_model(obj_id) && obj_id != "host" {
+        return Err(DomainError::InnerModelForbidden.into());
+    }
+    let Some(old) = get_doc(tx, obj_id, inst_id)? else {
+        return Err(DomainError::NotFound.into());
+    };
+    let biz_id = old.get("bk_biz_id").and_then(loose_i64).unwrap_or(0);
+    let Some(schema) = ModelSchema::load(tx, obj_id, biz_id)? else {
+        return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
+    };
+    let mut doc = old.clone();
+    let applied = apply_update(&schema, &mut doc, body)?;
+    let stamp = cmdb_domain::time::format_millis(ctx.now);
+    doc.insert("last_time".into(), Value::String(stamp.clone()));
+    if schema.attr("bk_updated_at").is_some() {
+        doc.insert("bk_updated_at".into(), Value::String(stamp));
+    }
+    if schema.attr("bk_updated_by").is_some() {
+        doc.insert("bk_updated_by".into(), Value::String(ctx.user.clone()));
+    }
+    tx.execute(
+        "UPDATE instance SET inst_name = ?, updated_at = ?, data = ? WHERE obj_id = ? AND inst_id = ?",
+        &[
+            SqlValue::Text(inst_name(&doc)),
+            SqlValue::Int(ctx.now),
+            SqlValue::Json(Value::Object(doc.clone())),
+            obj_id.into(),
+            SqlValue::Int(inst_id),
+        ],
+    )?;
+    tx.execute(
+        "DELETE FROM instance_unique WHERE obj_id = ? AND inst_id = ?",
+        &[obj_id.into(), SqlValue::Int(inst_id)],
+    )?;
+    insert_unique_keys(tx, &schema, inst_id, &doc)?;
+    let (audit_type, resource_type, watch) = audit_kinds(&schema);
+    let doc = Value::Object(doc);
+    audit::record(
+        tx,
+        ctx,
+        AuditEntry {
+            audit_type,
+            resource_type,
+            action: "update",
+            biz_id,
+            resource_id: Value::from(inst_id),
+            resource_name: doc.get("bk_inst_name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            obj_id: Some(obj_id.to_string()),
+            pre_data: Some(Value::Object(old)),
+            cur_data: Some(doc.clone()),
+            update_fields: Some(Value::Object(applied)),
+        },
+    )?;
+    audit::event(tx, ctx, watch, EventType::Update, obj_id, inst_id, &doc)
+}
+
+/// `batch_update_inst`: every item or none.
+pub fn batch_update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, items: &[(i64, Map<String, Value>)]) -> Result<(), StoreError> {
+    for (inst_id, data) in items {
+        update(tx, ctx, obj_id, *inst_id, data)?;
+    }
+    Ok(())
+}
+
+/// `delete_inst` / `batch_delete_inst`: missing ids are ignored; instances with live
+/// associations are refused; associations whose other end is gone are cleaned.
+pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, inst_ids: &[i64]) -> Result<(), StoreError> {
+    if is_builtin_instance_model(obj_id) {
+        return Err(DomainError::InnerModelForbidden.into());
+    }
+    let Some(schema) = ModelSchema::load(tx, obj_id, 0)? else {
+        return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
+    };
+    for &inst_id in inst_ids {
+        let Some(old) = get_doc(tx, obj_id, inst_id)? else { continue };
+        guard_associations(tx, obj_id, inst_id)?;
+        tx.execute(
+            "DELETE FROM instance WHERE obj_id = ? AND inst_id = ?",
+            &[obj_id.into(), SqlValue::Int(inst_id)],
+        )?;
+        tx.execute(
+            "DELETE FROM instance_unique WHERE obj_id = ? AND inst_id = ?",
+            &[obj_id.into(), SqlValue::Int(inst_id)],
+        )?;
+        let (audit_type, resource_type, watch) = audit_kinds(&schema);
+        let doc = Value::Object(old);
+        audit::record(
+            tx,
+            ctx,
+            AuditEntry {
+                audit_type,
+                resource_type,
+                action: "delete",
+                biz_id: doc.get("bk_biz_id").and_then(loose_i64).unwrap_or(0),
+                resource_id: Value::from(inst_id),
+                resource_name: doc.get("bk_inst_name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                obj_id: Some(obj_id.to_string()),
+                pre_data: Some(doc.clone()),
+                cur_data: None,
+                update_fields: None,
+            },
+        )?;
+        audit::event(tx, ctx, watch, EventType::Delete, obj_id, inst_id, &doc)?;
+    }
+    Ok(())
+}
+
+/// 20-instances §7 step 4: refuse while an association's other end still exists; drop
+/// associations whose other end is already gone.
+fn guard_associations(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<(), StoreError> {
+    let rows = tx.query(
+        "SELECT id, asst_obj_id, asst_inst_id FROM instance_association WHERE obj_id = ? AND inst_id = ? \
+         UNION ALL SELECT id, obj_id, inst_id FROM instance_association WHERE asst_obj_id = ? AND asst_inst_id = ?",
+        &[obj_id.into(), SqlValue::Int(inst_id), obj_id.into(), SqlValue::Int(inst_id)],
+    )?;
+    let mut stale = Vec::new();
+    for row in rows {
+        let (Some(id), Some(other_obj), Some(other_inst)) = (
+            row.first().and_then(SqlValue::as_i64),
+            row.get(1).and_then(|c| c.as_str().map(str::to_string)),
+            row.get(2).and_then(SqlValue::as_i64),
+        ) else {
+            continue;
+        };
+        let self_link = other_obj == obj_id && other_inst == inst_id;
+        if !self_link && instance_exists(tx, &other_obj, other_inst)? {
+            return Err(DomainError::InstHasAssociation.into());
+        }
+        stale.push(id);
+    }
+    for id in stale {
+        tx.execute("DELETE FROM instance_association WHERE id = ?", &[SqlValue::Int(id)])?;
+    }
+    Ok(())
+}
+
+/// Most items in one `batch_create_inst`.
+pub const BATCH_CREATE_LIMIT: usize = 200;
+
+/// Outcome of `batch_create_inst`: created ids and error messages by item index.
+#[derive(Debug, Default)]
+pub struct BatchCreateResult {
+    /// Index → new `bk_inst_id`.
+    pub created: Vec<(usize, i64)>,
+    /// Index → the failure.
+    pub errors: Vec<(usize, StoreError)>,
+}
+
+/// `batch_create_inst`: not atomic -- each item runs in its own savepoint, so a failing item
+/// leaves the others in place, but the whole batch is still one durable commit.
+pub fn batch_create(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, details: &[Map<String, Value>]) -> Result<BatchCreateResult, StoreError> {
+    if is_builtin_instance_model(obj_id) {
+        return Err(DomainError::InnerModelForbidden.into());
+    }
+    if details.is_empty() {
+        return Err(DomainError::NeedDetails.into());
+    }
+    if details.len() > BATCH_CREATE_LIMIT {
+        return Err(DomainError::ExceedLimit("details".into(), BATCH_CREATE_LIMIT as u64).into());
+    }
+    let Some(schema) = ModelSchema::load(tx, obj_id, 0)? else {
+        return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
+    };
+    if schema.is_mainline() {
+        return Err(DomainError::MainlineModelForbidden.into());
+    }
+    let mut out = BatchCreateResult::default();
+    for (index, item) in details.iter().enumerate() {
+        tx.execute_batch("SAVEPOINT batch_item")?;
+        let per_biz;
+        let item_schema = match item.get("bk_biz_id").and_then(loose_i64) {
+            Some(biz) if biz != 0 => {
+                per_biz = ModelSchema::load(tx, obj_id, biz)?.unwrap_or_else(|| schema.clone());
+                &per_biz
+            }
+            _ => &schema,
+        };
+        match create_with_schema(tx, ctx, item_schema, item) {
+            Ok(doc) => {
+                tx.execute_batch("RELEASE SAVEPOINT batch_item")?;
+                out.created.push((index, doc.get("bk_inst_id").and_then(Value::as_i64).unwrap_or(0)));
+            }
+            Err(e @ StoreError::Domain(_)) | Err(e @ StoreError::UniqueViolation { .. }) => {
+                tx.execute_batch("ROLLBACK TO SAVEPOINT batch_item; RELEASE SAVEPOINT batch_item")?;
+                out.errors.push((index, e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// A compiled instance query over one model.
+struct Query {
+    filter: cmdb_domain::filter::Expr,
+    sort: Vec<(cmdb_domain::filter::FieldInfo, bool)>,
+    start: u64,
+    limit: Option<u64>,
+}
+
+/// Result rows plus, when asked, the total ignoring paging.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// Total matches (when counted).
+    pub count: Option<u64>,
+    /// The page of documents (projected).
+    pub info: Vec<Value>,
+}
+
+fn load_schema_for_search(tx: &mut dyn Tx, obj_id: &str) -> Result<ModelSchema, StoreError> {
+    if is_builtin_instance_model(obj_id) {
+        return Err(DomainError::InnerModelForbidden.into());
+    }
+    ModelSchema::load(tx, obj_id, 0)?.ok_or_else(|| DomainError::IsInvalid("bk_obj_id".into()).into())
+}
+
+fn where_clause(tx: &dyn Tx, obj_id: &str, filter: &cmdb_domain::filter::Expr) -> Result<crate::sql::SqlBuilder, StoreError> {
+    let mut b = crate::sql::SqlBuilder::new();
+    b.push(" FROM instance WHERE obj_id = ").bind(obj_id).push(" AND (");
+    crate::sql::compile::compile_where(filter, tx.dialect(), "data", &mut b)?;
+    b.push(")");
+    Ok(b)
+}
+
+fn run_query(tx: &mut dyn Tx, obj_id: &str, q: &Query, count: bool, info: bool, fields: Option<&[String]>) -> Result<Found, StoreError> {
+    let total = if count {
+        let w = where_clause(tx, obj_id, &q.filter)?;
+        let rows = tx.query(&format!("SELECT COUNT(*){}", w.sql), &w.params)?;
+        Some(scalar_i64(&rows).unwrap_or(0).max(0) as u64)
+    } else {
+        None
+    };
+    let mut docs = Vec::new();
+    if info {
+        let mut b = where_clause(tx, obj_id, &q.filter)?;
+        b.push(" ORDER BY ");
+        if !q.sort.is_empty() {
+            crate::sql::compile::compile_order_by(&q.sort, tx.dialect(), "data", &mut b)?;
+            b.push(", ");
+        }
+        b.push("inst_id");
+        if let Some(limit) = q.limit {
+            b.push(" LIMIT ").bind(SqlValue::Int(limit.min(i64::MAX as u64) as i64));
+        } else if q.start > 0 {
+            b.push(" LIMIT ").bind(SqlValue::Int(i64::MAX));
+        }
+        if q.start > 0 {
+            b.push(" OFFSET ").bind(SqlValue::Int(q.start.min(i64::MAX as u64) as i64));
+        }
+        let rows = tx.query(&format!("SELECT data{}", b.sql), &b.params)?;
+        for row in rows {
+            let Some(cell) = row.into_iter().next() else { continue };
+            let doc = cell.into_json()?;
+            docs.push(project(doc, fields));
+        }
+    }
+    Ok(Found { count: total, info: docs })
+}
+
+/// Keeps only `fields` (those the document has); no list or an empty one keeps everything.
+fn project(doc: Value, fields: Option<&[String]>) -> Value {
+    match (doc, fields) {
+        (Value::Object(mut map), Some(fields)) if !fields.is_empty() => {
+            let mut out = Map::new();
+            for f in fields {
+                if let Some(v) = map.remove(f) {
+                    out.insert(f.clone(), v);
+                }
+            }
+            Value::Object(out)
+        }
+        (doc, _) => doc,
+    }
+}
+
+fn string_list(value: Option<&Value>, path: &str) -> Result<Option<Vec<String>>, DomainError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| DomainError::ParamsInvalid(path.into())))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(DomainError::JsonUnmarshal),
+    }
+}
+
+/// `search_object_instances` / `count_object_instances` (pkg/filter `conditions`).
+pub fn search_object_instances(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>, count_only: bool) -> Result<Found, StoreError> {
+    use cmdb_domain::filter::{parse_expression, parse_time_condition, Expr, Page};
+    let schema = load_schema_for_search(tx, obj_id)?;
+    let null = Value::Null;
+    let conditions = parse_expression(body.get("conditions").unwrap_or(&null), &schema, "conditions")?;
+    let time = parse_time_condition(body.get("time_condition").unwrap_or(&null), &schema, "time_condition")?;
+    let filter = Expr::And(vec![conditions, time]);
+    if count_only {
+        let q = Query { filter, sort: Vec::new(), start: 0, limit: None };
+        return run_query(tx, obj_id, &q, true, false, None);
+    }
+    let page = Page::parse(body.get("page").unwrap_or(&null), "page")?;
+    page.validate_limit(cmdb_domain::filter::page::MAX_INSTANCE_LIMIT, "page")?;
+    let sort = page.sort_fields(&schema, "page")?;
+    let fields = string_list(body.get("fields"), "fields")?;
+    let q = Query { filter, sort, start: page.start, limit: page.limit_opt() };
+    let mut found = run_query(tx, obj_id, &q, false, true, fields.as_deref())?;
+    found.count = None;
+    Ok(found)
+}
+
+/// `search_inst_by_object`: legacy `condition` map, `fields` list, legacy paging.
+pub fn search_by_object(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> Result<Found, StoreError> {
+    use cmdb_domain::filter::{parse_condition, Page};
+    let schema = load_schema_for_search(tx, obj_id)?;
+    let null = Value::Null;
+    let filter = parse_condition(body.get("condition").unwrap_or(&null), &schema, "condition")?;
+    let page = Page::parse(body.get("page").unwrap_or(&null), "page")?;
+    page.validate_max(true, "page")?;
+    let sort = page.sort_fields(&schema, "page")?;
+    let fields = string_list(body.get("fields"), "fields")?;
+    let q = Query { filter, sort, start: page.start, limit: page.limit_opt() };
+    run_query(tx, obj_id, &q, true, true, fields.as_deref())
+}
+
+/// `search_inst`: per-model condition lists; conditions on other models select the target
+/// instances associated with the matching instances of that model (20-instances §8).
+pub fn search_inst(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> Result<Found, StoreError> {
+    use cmdb_domain::filter::{parse_condition_list, parse_time_condition, Expr, Page, RegexMode};
+    let schema = load_schema_for_search(tx, obj_id)?;
+    let null = Value::Null;
+    let mut parts = Vec::new();
+    let mut others = Vec::new();
+    match body.get("condition") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(by_model)) => {
+            for (model, list) in by_model {
+                let path = format!("condition.{model}");
+                if model == obj_id {
+                    parts.push(parse_condition_list(list, &schema, &path, RegexMode::Literal)?);
+                } else {
+                    let Some(other) = ModelSchema::load(tx, model, 0)? else {
+                        return Err(DomainError::IsInvalid(path).into());
+                    };
+                    let expr = parse_condition_list(list, &other, &path, RegexMode::Literal)?;
+                    others.push((model.clone(), expr));
+                }
+            }
+        }
+        Some(_) => return Err(DomainError::JsonUnmarshal.into()),
+    }
+    parts.push(parse_time_condition(body.get("time_condition").unwrap_or(&null), &schema, "time_condition")?);
+    let page = Page::parse(body.get("page").unwrap_or(&null), "page")?;
+    page.validate_max(true, "page")?;
+    let sort = page.sort_fields(&schema, "page")?;
+    let fields = match body.get("fields") {
+        Some(Value::Object(by_model)) => string_list(by_model.get(obj_id), "fields")?,
+        None | Some(Value::Null) => None,
+        Some(_) => return Err(DomainError::JsonUnmarshal.into()),
+    };
+    let filter = Expr::And(parts);
+    let q = Query { filter, sort, start: page.start, limit: page.limit_opt() };
+    if others.is_empty() {
+        return run_query(tx, obj_id, &q, true, true, fields.as_deref());
+    }
+    // Associated-model restriction: a SQL sub-select per other model.
+    let dialect = tx.dialect();
+    let mut restrict = crate::sql::SqlBuilder::new();
+    for (i, (model, expr)) in others.iter().enumerate() {
+        if i > 0 {
+            restrict.push(" AND ");
+        }
+        restrict
+            .push("inst_id IN (SELECT inst_id FROM instance_association WHERE obj_id = ")
+            .bind(obj_id)
+            .push(" AND asst_obj_id = ")
+            .bind(model.as_str())
+            .push(" AND asst_inst_id IN (SELECT inst_id FROM instance WHERE obj_id = ")
+            .bind(model.as_str())
+            .push(" AND (");
+        crate::sql::compile::compile_where(expr, dialect, "data", &mut restrict)?;
+        restrict.push(")))");
+    }
+    let base = where_clause(tx, obj_id, &q.filter)?;
+    let mut count_sql = format!("SELECT COUNT(*){} AND ", base.sql);
+    count_sql.push_str(&restrict.sql);
+    let mut params = base.params.clone();
+    params.extend(restrict.params.iter().cloned());
+    let total = scalar_i64(&tx.query(&count_sql, &params)?).unwrap_or(0).max(0) as u64;
+    let mut b = crate::sql::SqlBuilder::new();
+    b.sql = format!("SELECT data{} AND {} ORDER BY ", base.sql, restrict.sql);
+    b.params = params;
+    if !q.sort.is_empty() {
+        crate::sql::compile::compile_order_by(&q.sort, dialect, "data", &mut b)?;
+        b.push(", ");
+    }
+    b.push("inst_id");
+    b.push(" LIMIT ").bind(SqlValue::Int(q.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64)));
+    b.push(" OFFSET ").bind(SqlValue::Int(q.start.min(i64::MAX as u64) as i64));
+    let mut info = Vec::new();
+    for row in tx.query(&b.sql, &b.params)? {
+        if let Some(cell) = row.into_iter().next() {
+            info.push(project(cell.into_json()?, fields.as_deref()));
+        }
+    }
+    Ok(Found { count: Some(total), info })
+}

@@ -1,0 +1,32 @@
+//! Every operation the API performs, written once over [`crate::Tx`] so both backends run the
+//! same logic. An operation is a plain function taking the transaction, the caller's
+//! [`OpContext`] and already-decoded input; it returns domain values or a [`crate::StoreError`]
+//! (domain rule failures travel as `StoreError::Domain`).
+//!
+//! Writes append their audit record and change event through [`audit::record`] inside the same
+//! transaction, so no acknowledged write lacks them and no rolled-back write has them.
+
+pub mod audit;
+pub mod classifications;
+pub mod groups;
+pub mod instances;
+pub mod objects;
+pub mod attributes;
+pub mod schema_cache;
+pub mod seed;
+pub mod uniques;
+pub(crate) mod util;
+
+/// Who is asking, on whose behalf, and when. Built by the API from credentials and headers.
+#[derive(Debug, Clone)]
+pub struct OpContext {
+    /// Resolved operator (`bk_username`); recorded as creator and in audit.
+    pub user: String,
+    /// Tenant (`bk_supplier_account`), normally `"0"`.
+    pub supplier: String,
+    /// Calling application (`bk_app_code`), recorded in audit.
+    pub app_code: String,
+    /// The request's clock reading in Unix milliseconds: one reading per request so every
+    /// timestamp a write produces is the same instant.
+    pub now: i64,
+}

@@ -1,0 +1,125 @@
+//! A model's schema as the instance operations need it: the model, its attributes with parsed
+//! options, its unique rules and its place in the mainline chain. Loaded inside the operation's
+//! own transaction, so it is always consistent with the data it validates.
+
+use std::collections::HashMap;
+
+use cmdb_domain::attribute::{CompiledAttribute, PropertyType};
+use cmdb_domain::filter::{FieldCatalog, FieldInfo, FieldType};
+use cmdb_domain::model::{Object, UniqueRule};
+
+use super::{attributes, objects, uniques};
+use crate::{StoreError, Tx};
+
+/// Everything instance validation and search need to know about one model.
+#[derive(Debug, Clone)]
+pub struct ModelSchema {
+    /// The model record.
+    pub object: Object,
+    /// Its attributes (global plus those of the requested business).
+    pub attrs: Vec<CompiledAttribute>,
+    /// Its unique rules.
+    pub uniques: Vec<UniqueRule>,
+    /// Parent model when this model is a mainline level (`set` → `biz` ...).
+    pub mainline_parent: Option<String>,
+    by_prop: HashMap<String, usize>,
+}
+
+impl ModelSchema {
+    /// Loads the schema of `obj_id` with the private attributes of business `biz_id`
+    /// (0 = global only); `None` when the model does not exist.
+    pub fn load(tx: &mut dyn Tx, obj_id: &str, biz_id: i64) -> Result<Option<Self>, StoreError> {
+        let Some(object) = objects::get(tx, obj_id)? else { return Ok(None) };
+        let attrs: Vec<CompiledAttribute> = attributes::of_model(tx, obj_id, biz_id)?
+            .into_iter()
+            .map(CompiledAttribute::new)
+            .collect();
+        let uniques = uniques::of_model(tx, obj_id)?;
+        let mainline_parent = objects::mainline_parent(tx, obj_id)?;
+        let by_prop = attrs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.attr.bk_property_id.clone(), i))
+            .collect();
+        Ok(Some(Self { object, attrs, uniques, mainline_parent, by_prop }))
+    }
+
+    /// The attribute with this `bk_property_id`.
+    pub fn attr(&self, prop: &str) -> Option<&CompiledAttribute> {
+        self.by_prop.get(prop).and_then(|i| self.attrs.get(*i))
+    }
+
+    /// Attributes by numeric id, as unique rules refer to them.
+    pub fn attrs_by_id(&self) -> HashMap<i64, &CompiledAttribute> {
+        self.attrs.iter().map(|a| (a.attr.id, a)).collect()
+    }
+
+    /// True for custom mainline levels (and the built-in mainline models).
+    pub fn is_mainline(&self) -> bool {
+        self.mainline_parent.is_some()
+    }
+}
+
+/// Storage type of a property type, for filter compilation.
+pub fn field_type(ptype: Option<PropertyType>) -> FieldType {
+    match ptype {
+        Some(PropertyType::Int) => FieldType::Int,
+        Some(PropertyType::Float) => FieldType::Float,
+        Some(PropertyType::Bool) => FieldType::Bool,
+        Some(PropertyType::Time) => FieldType::Time,
+        Some(
+            PropertyType::Enummulti
+            | PropertyType::Enumquote
+            | PropertyType::Organization
+            | PropertyType::Innertable
+            | PropertyType::Table,
+        ) => FieldType::Array,
+        Some(
+            PropertyType::Singlechar
+            | PropertyType::Longchar
+            | PropertyType::Enum
+            | PropertyType::Date
+            | PropertyType::Timezone
+            | PropertyType::List
+            | PropertyType::Objuser
+            | PropertyType::IdRule,
+        ) => FieldType::Text,
+        None => FieldType::Json,
+    }
+}
+
+/// System fields every instance document has, with their storage.
+const SYSTEM_FIELDS: &[(&str, FieldType, Option<&str>)] = &[
+    ("bk_inst_id", FieldType::Int, Some("inst_id")),
+    ("bk_inst_name", FieldType::Text, Some("inst_name")),
+    ("bk_obj_id", FieldType::Text, None),
+    ("bk_supplier_account", FieldType::Text, None),
+    ("create_time", FieldType::Time, None),
+    ("last_time", FieldType::Time, None),
+    ("bk_created_at", FieldType::Time, None),
+    ("bk_updated_at", FieldType::Time, None),
+    ("bk_created_by", FieldType::Text, None),
+    ("bk_updated_by", FieldType::Text, None),
+    ("bk_biz_id", FieldType::Int, None),
+    ("bk_parent_id", FieldType::Int, None),
+];
+
+impl FieldCatalog for ModelSchema {
+    fn lookup(&self, field: &str) -> Option<FieldInfo> {
+        if let Some((name, ty, column)) = SYSTEM_FIELDS.iter().find(|(n, _, _)| *n == field) {
+            return Some(FieldInfo {
+                name: (*name).to_string(),
+                ty: *ty,
+                column: *column,
+                array_elements: false,
+            });
+        }
+        let attr = self.attr(field)?;
+        Some(FieldInfo {
+            name: attr.attr.bk_property_id.clone(),
+            ty: field_type(attr.ptype),
+            column: None,
+            array_elements: false,
+        })
+    }
+}

@@ -1,0 +1,92 @@
+//! Small helpers shared by the operations: reading single values and JSON documents out of rows,
+//! and equality filters over metadata records.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::{Row, SqlValue, StoreError, Tx};
+
+/// The first column of the first row as an integer.
+pub(crate) fn scalar_i64(rows: &[Row]) -> Option<i64> {
+    rows.first().and_then(|r| r.first()).and_then(SqlValue::as_i64)
+}
+
+/// Decodes a JSON document column into a record.
+pub(crate) fn decode<T: DeserializeOwned>(cell: &SqlValue) -> Result<T, StoreError> {
+    let value = cell.to_json()?;
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("bad stored record: {e}")))
+}
+
+/// Encodes a record for a document column.
+pub(crate) fn encode<T: Serialize>(record: &T) -> Result<SqlValue, StoreError> {
+    serde_json::to_value(record)
+        .map(SqlValue::Json)
+        .map_err(|e| StoreError::Backend(format!("cannot encode record: {e}")))
+}
+
+/// Loads all records of a `doc` query (first column = doc).
+pub(crate) fn load_docs<T: DeserializeOwned>(
+    tx: &mut dyn Tx,
+    sql: &str,
+    params: &[SqlValue],
+) -> Result<Vec<T>, StoreError> {
+    tx.query(sql, params)?
+        .iter()
+        .map(|r| match r.first() {
+            Some(cell) => decode(cell),
+            None => Err(StoreError::Corrupt("empty row".into())),
+        })
+        .collect()
+}
+
+/// Mongo-style equality filter over a serialised record: every key of `filter` must equal the
+/// record's value; an object value with `$in`/`$eq`/`$ne`/`$regex` is honoured for the common
+/// cases callers send to metadata searches.
+pub(crate) fn record_matches(record: &Value, filter: &Map<String, Value>) -> bool {
+    filter.iter().all(|(key, want)| {
+        let have = record.get(key).unwrap_or(&Value::Null);
+        match want {
+            Value::Object(ops) if ops.keys().all(|k| k.starts_with('$')) && !ops.is_empty() => {
+                ops.iter().all(|(op, arg)| match op.as_str() {
+                    "$eq" => json_eq(have, arg),
+                    "$ne" => !json_eq(have, arg),
+                    "$in" => arg
+                        .as_array()
+                        .is_some_and(|xs| xs.iter().any(|x| json_eq(have, x))),
+                    "$nin" => arg
+                        .as_array()
+                        .is_none_or(|xs| !xs.iter().any(|x| json_eq(have, x))),
+                    "$regex" => match (have.as_str(), arg.as_str()) {
+                        (Some(h), Some(p)) => regex::Regex::new(p).is_ok_and(|re| re.is_match(h)),
+                        _ => false,
+                    },
+                    _ => false,
+                })
+            }
+            _ => json_eq(have, want),
+        }
+    })
+}
+
+/// JSON equality where numbers compare by value (1 == 1.0).
+pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// Reads an integer from a JSON value that may be a number or a numeric string (bk-cmdb
+/// clients send both for ids).
+pub(crate) fn loose_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}

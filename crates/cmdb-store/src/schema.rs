@@ -1,0 +1,69 @@
+//! Versioned schema migrations, embedded in the binary and applied at start inside one
+//! transaction. Each backend has its own SQL files, kept at the same version numbers (a test
+//! compares the two lists), so a database written by one version of cmdb-rs is always either
+//! current or upgradable.
+
+use crate::{Dialect, SqlValue, StoreError, Tx};
+
+/// One migration: version number and its SQL.
+pub struct Migration {
+    /// Strictly increasing, starting at 1.
+    pub version: i64,
+    /// File name, for logs.
+    pub name: &'static str,
+    /// Statements separated by `;`.
+    pub sql: &'static str,
+}
+
+/// The SQLite migrations.
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_init.sql",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+/// The migrations for `dialect`.
+pub fn migrations(dialect: Dialect) -> &'static [Migration] {
+    match dialect {
+        Dialect::Sqlite => SQLITE,
+        Dialect::Postgres => &[],
+    }
+}
+
+/// The version a fully migrated database has.
+pub fn latest_version(dialect: Dialect) -> i64 {
+    migrations(dialect).last().map_or(0, |m| m.version)
+}
+
+/// Applies every migration newer than the database's version; returns the resulting version.
+/// Refuses a database newer than this binary rather than guessing.
+pub fn migrate(tx: &mut dyn Tx) -> Result<i64, StoreError> {
+    let dialect = tx.dialect();
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )?;
+    let rows = tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
+    let current = rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(SqlValue::as_i64)
+        .unwrap_or(0);
+    let latest = latest_version(dialect);
+    if current > latest {
+        return Err(StoreError::Corrupt(format!(
+            "database schema version {current} is newer than this binary supports ({latest})"
+        )));
+    }
+    for m in migrations(dialect).iter().filter(|m| m.version > current) {
+        tracing::info!(version = m.version, name = m.name, "applying migration");
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+            &[
+                SqlValue::Int(m.version),
+                SqlValue::Int(cmdb_domain::time::now_millis()),
+            ],
+        )?;
+    }
+    Ok(latest)
+}

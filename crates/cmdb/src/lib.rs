@@ -1,0 +1,207 @@
+//! The cmdb-rs application: configuration, backend selection, start-up (migrations, seed, dev
+//! app), the HTTP server and graceful shutdown. Only this crate names concrete backends; the API
+//! receives an `Arc<dyn Database>`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use cmdb_api::AppState;
+use cmdb_store::Store;
+use cmdb_store_sqlite::SqliteDb;
+use tokio::net::TcpListener;
+
+/// Command line of `cmdb`.
+#[derive(Debug, Parser)]
+#[command(name = "cmdb", version, about = "A bk-cmdb compatible CMDB server")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeConfig),
+}
+
+/// Settings of `cmdb serve`; every flag also reads an environment variable.
+#[derive(Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "CMDB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Data directory of the embedded store (holds `cmdb.sqlite3` and the dev app).
+    #[arg(long, env = "CMDB_DATA", default_value = "./cmdb-data")]
+    pub data: PathBuf,
+    /// Database URL (`sqlite://PATH`, later `postgres://...`); wins over `--data`.
+    #[arg(long, env = "CMDB_DATABASE_URL")]
+    pub database: Option<String>,
+    /// App credentials `CODE:SECRET` (repeatable; env: comma-separated list).
+    #[arg(long = "app", env = "CMDB_APPS", value_delimiter = ',')]
+    pub apps: Vec<String>,
+}
+
+impl std::fmt::Debug for ServeConfig {
+    /// Secrets and database passwords never reach logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("data", &self.data)
+            .field("database", &self.database.as_deref().map(redact_url))
+            .field("apps", &self.apps.iter().map(|a| a.split(':').next().unwrap_or_default()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Installs the log subscriber (`RUST_LOG` overrides the default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+/// Runs a parsed command line to completion.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(config) => {
+            let app = App::build(config).await?;
+            tracing::info!(addr = %app.addr, backend = app.state.store.name(), "cmdb listening");
+            app.run_until_stopped(shutdown_signal()).await
+        }
+    }
+}
+
+/// A built, listening application.
+pub struct App {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+impl App {
+    /// Opens the database (migrating and seeding it), resolves the apps and binds the listener.
+    pub async fn build(config: ServeConfig) -> Result<App, String> {
+        let store = open_store(&config).await?;
+        let apps = resolve_apps(&config)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        Ok(App { listener, addr, state: AppState { store, apps: Arc::new(apps) } })
+    }
+
+    /// The bound port (tests bind port 0).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until `shutdown` resolves, drains in-flight requests, then closes the database.
+    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+        let store = self.state.store.clone();
+        let router = cmdb_api::router(self.state);
+        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        store.close().await;
+        tracing::info!("cmdb stopped");
+        served.map_err(|e| e.to_string())
+    }
+}
+
+async fn open_store(config: &ServeConfig) -> Result<Store, String> {
+    let path = match config.database.as_deref() {
+        Some(url) if url.starts_with("sqlite://") => PathBuf::from(&url["sqlite://".len()..]),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            return Err("the PostgreSQL backend is not available in this build yet".into())
+        }
+        Some(other) => return Err(format!("unsupported database URL {}", redact_url(other))),
+        None => {
+            std::fs::create_dir_all(&config.data)
+                .map_err(|e| format!("cannot create data directory {}: {e}", config.data.display()))?;
+            config.data.join("cmdb.sqlite3")
+        }
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let db = tokio::task::spawn_blocking(move || SqliteDb::open(&path))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot open database: {e}"))?;
+    let store: Store = Arc::new(db);
+    let seeded = cmdb_store::write(store.as_ref(), cmdb_store::ops::seed::apply)
+        .await
+        .map_err(|e| format!("cannot seed database: {e}"))?;
+    if seeded {
+        tracing::info!("seeded built-in models and resource pool");
+    }
+    Ok(store)
+}
+
+fn resolve_apps(config: &ServeConfig) -> Result<HashMap<String, String>, String> {
+    let mut apps = HashMap::new();
+    for spec in config.apps.iter().filter(|s| !s.trim().is_empty()) {
+        let (code, secret) = spec
+            .trim()
+            .split_once(':')
+            .filter(|(c, s)| !c.is_empty() && !s.is_empty())
+            .ok_or_else(|| format!("--app expects CODE:SECRET, got '{}'", spec.split(':').next().unwrap_or_default()))?;
+        apps.insert(code.to_string(), secret.to_string());
+    }
+    if apps.is_empty() {
+        let (code, secret) = dev_app(&config.data)?;
+        apps.insert(code, secret);
+    }
+    Ok(apps)
+}
+
+/// With no app configured: the data directory's dev app, created (and printed once) on the
+/// first start so `cargo run --release -- serve` is usable immediately.
+fn dev_app(data: &Path) -> Result<(String, String), String> {
+    std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    let file = data.join("dev-app.json");
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        if let (Some(c), Some(s)) = (v["bk_app_code"].as_str(), v["bk_app_secret"].as_str()) {
+            return Ok((c.to_string(), s.to_string()));
+        }
+        return Err(format!("{} lacks bk_app_code/bk_app_secret", file.display()));
+    }
+    let code = "cmdb-dev".to_string();
+    let secret = uuid::Uuid::new_v4().simple().to_string();
+    let text = serde_json::json!({"bk_app_code": code, "bk_app_secret": secret}).to_string();
+    std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    println!("Created a development app (stored in {}):", file.display());
+    println!("  bk_app_code:   {code}");
+    println!("  bk_app_secret: {secret}");
+    Ok((code, secret))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutdown signal received, draining");
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary (fast to link): every test starts the real application on a
+//! random port with a fresh database and talks to it over HTTP.
+
+mod common;
+mod instances;
+mod models;
+mod protocol;
+mod tidy;
