@@ -11,8 +11,14 @@ use serde_json::{Map, Value};
 use crate::error::AuthFailure;
 
 /// Keys that carry credentials and are never instance data.
-pub const CREDENTIAL_KEYS: &[&str] =
-    &["bk_app_code", "bk_app_secret", "bk_token", "bk_username", "access_token", "jwt"];
+pub const CREDENTIAL_KEYS: &[&str] = &[
+    "bk_app_code",
+    "bk_app_secret",
+    "bk_token",
+    "bk_username",
+    "access_token",
+    "jwt",
+];
 
 /// Credentials gathered from all sources.
 #[derive(Debug, Default, Clone)]
@@ -36,7 +42,11 @@ fn non_empty(v: Option<&Value>) -> Option<String> {
 
 impl Credentials {
     /// Reads the credentials of a request; `body` and `query` are the fallbacks after the header.
-    pub fn gather(headers: &HeaderMap, body: Option<&Map<String, Value>>, query: Option<&Map<String, Value>>) -> Self {
+    pub fn gather(
+        headers: &HeaderMap,
+        body: Option<&Map<String, Value>>,
+        query: Option<&Map<String, Value>>,
+    ) -> Self {
         let header: Option<Map<String, Value>> = headers
             .get("x-bkapi-authorization")
             .and_then(|v| v.to_str().ok())
@@ -57,7 +67,10 @@ impl Credentials {
 
     /// Checks the app against the configured table; returns `(app_code, user)` where `user` may
     /// be absent (v3 requests may take it from identity headers).
-    pub fn verify(&self, apps: &HashMap<String, String>) -> Result<(String, Option<String>), AuthFailure> {
+    pub fn verify(
+        &self,
+        apps: &HashMap<String, String>,
+    ) -> Result<(String, Option<String>), AuthFailure> {
         let (Some(code), Some(secret)) = (&self.app_code, &self.app_secret) else {
             return Err(AuthFailure::MissingApp);
         };
@@ -80,7 +93,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// First present header among `names` (aliases with `_` included: axum keeps them as sent).
 pub fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()))
+    names.iter().find_map(|n| {
+        headers
+            .get(*n)
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| !s.is_empty())
+    })
 }

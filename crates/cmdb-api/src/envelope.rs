@@ -33,7 +33,13 @@ pub struct Answer {
 impl Answer {
     /// A successful answer carrying `data`.
     pub fn ok(data: Value) -> Self {
-        Self { status: StatusCode::OK, code: 0, message: "success".into(), data, headers: Vec::new() }
+        Self {
+            status: StatusCode::OK,
+            code: 0,
+            message: "success".into(),
+            data,
+            headers: Vec::new(),
+        }
     }
 
     /// Renders the answer in the envelope of `surface`, echoing `request_id`.

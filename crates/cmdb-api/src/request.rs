@@ -30,7 +30,9 @@ pub struct ApiRequest {
 impl ApiRequest {
     /// The body as an object; any other JSON type is 1199000.
     pub fn object(&self) -> Result<&Map<String, Value>, ApiError> {
-        self.body.as_object().ok_or(ApiError::Domain(DomainError::JsonUnmarshal))
+        self.body
+            .as_object()
+            .ok_or(ApiError::Domain(DomainError::JsonUnmarshal))
     }
 
     /// The body without credential keys, `bk_supplier_account` and path-parameter keys: what
@@ -66,7 +68,12 @@ impl ApiRequest {
     }
 
     /// An integer path parameter; absent or non-numeric → `err` naming `field`.
-    pub fn path_i64(&self, name: &str, err: fn(String) -> DomainError, field: &str) -> Result<i64, ApiError> {
+    pub fn path_i64(
+        &self,
+        name: &str,
+        err: fn(String) -> DomainError,
+        field: &str,
+    ) -> Result<i64, ApiError> {
         self.path
             .get(name)
             .and_then(|v| v.trim().parse::<i64>().ok())

@@ -14,25 +14,21 @@ pub fn server_offset() -> FixedOffset {
     *Local::now().offset()
 }
 
-/// Formats Unix milliseconds the way Go marshals `time.Time`: `2022-01-05T17:28:27.069+08:00`,
-/// fraction without trailing zeros, `Z` for UTC.
+/// Formats Unix milliseconds like Go's `time.Time` JSON (`2022-01-05T17:28:27.069+08:00`, `Z`
+/// for UTC) but always with three fraction digits: Go would drop trailing zeros, and RFC 3339
+/// parsers accept both, while a fixed width keeps stored times comparable as text (filters on
+/// time attributes compare the stored strings).
 pub fn format_millis(millis: i64) -> String {
     let offset = server_offset();
     let utc = DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default();
     format_datetime(&utc.with_timezone(&offset))
 }
 
-/// Formats a fixed-offset time like Go's RFC3339Nano.
+/// Formats a fixed-offset time in the stored wire form (see [`format_millis`]).
 pub fn format_datetime(t: &DateTime<FixedOffset>) -> String {
     let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
     let ms = t.timestamp_subsec_millis();
-    let mut frac = String::new();
-    if ms != 0 {
-        frac = format!(".{ms:03}");
-        while frac.ends_with('0') {
-            frac.pop();
-        }
-    }
+    let frac = format!(".{ms:03}");
     let offset = if t.offset().local_minus_utc() == 0 {
         "Z".to_string()
     } else {
@@ -45,7 +41,9 @@ pub fn format_datetime(t: &DateTime<FixedOffset>) -> String {
 pub fn format_millis_plain(millis: i64) -> String {
     let offset = server_offset();
     let utc = DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default();
-    utc.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string()
+    utc.with_timezone(&offset)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// Parses the date/time forms bk-cmdb accepts in queries and `time` attributes:
@@ -60,7 +58,9 @@ pub fn parse_query_time(text: &str) -> Option<DateTime<FixedOffset>> {
     }
     if text.len() == 10 {
         if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            return offset.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single();
+            return offset
+                .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+                .single();
         }
     }
     None
@@ -78,13 +78,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn go_style_fraction() {
+    fn fixed_width_fraction() {
         let t = DateTime::parse_from_rfc3339("2022-01-05T17:28:27.069+08:00").unwrap();
         assert_eq!(format_datetime(&t), "2022-01-05T17:28:27.069+08:00");
         let t = DateTime::parse_from_rfc3339("2022-01-05T17:28:27.670+08:00").unwrap();
-        assert_eq!(format_datetime(&t), "2022-01-05T17:28:27.67+08:00");
+        assert_eq!(format_datetime(&t), "2022-01-05T17:28:27.670+08:00");
         let t = DateTime::parse_from_rfc3339("2022-01-05T17:28:27+00:00").unwrap();
-        assert_eq!(format_datetime(&t), "2022-01-05T17:28:27Z");
+        assert_eq!(format_datetime(&t), "2022-01-05T17:28:27.000Z");
+        // fixed width: text order is time order
+        let a = format_datetime(&DateTime::parse_from_rfc3339("2022-01-05T17:28:27Z").unwrap());
+        let b = format_datetime(&DateTime::parse_from_rfc3339("2022-01-05T17:28:27.5Z").unwrap());
+        assert!(a < b);
     }
 
     #[test]

@@ -35,12 +35,17 @@ fn register_regexp(conn: &Connection) -> Result<(), StoreError> {
         2,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let re: std::sync::Arc<Regex> = ctx.get_or_create_aux(0, |vr| -> Result<Regex, Box<dyn std::error::Error + Send + Sync>> {
-                let pattern = vr.as_str()?;
-                Ok(Regex::new(pattern)?)
-            })?;
+            let re: std::sync::Arc<Regex> = ctx.get_or_create_aux(
+                0,
+                |vr| -> Result<Regex, Box<dyn std::error::Error + Send + Sync>> {
+                    let pattern = vr.as_str()?;
+                    Ok(Regex::new(pattern)?)
+                },
+            )?;
             Ok(match ctx.get_raw(1) {
-                ValueRef::Text(t) => std::str::from_utf8(t).map(|s| re.is_match(s)).unwrap_or(false),
+                ValueRef::Text(t) => std::str::from_utf8(t)
+                    .map(|s| re.is_match(s))
+                    .unwrap_or(false),
                 _ => false,
             })
         },
@@ -58,7 +63,10 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
         {
             let constraint = msg
                 .as_deref()
-                .map(|m| m.trim_start_matches("UNIQUE constraint failed: ").to_string())
+                .map(|m| {
+                    m.trim_start_matches("UNIQUE constraint failed: ")
+                        .to_string()
+                })
                 .unwrap_or_default();
             return StoreError::UniqueViolation { constraint };
         }

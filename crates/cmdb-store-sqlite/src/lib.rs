@@ -30,7 +30,8 @@ const MAX_GROUP: usize = 256;
 /// Most concurrent read transactions.
 const MAX_READERS: usize = 8;
 
-type Reply = oneshot::Sender<Result<Box<dyn Any + Send>, StoreError>>;
+type JobResult = Result<Box<dyn Any + Send>, StoreError>;
+type Reply = oneshot::Sender<JobResult>;
 
 enum Msg {
     Job(DynJob, Reply),
@@ -109,7 +110,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<(DynJob, Reply)>) {
         }
         return;
     }
-    let mut results: Vec<(Reply, Result<Box<dyn Any + Send>, StoreError>)> = Vec::new();
+    let mut results: Vec<(Reply, JobResult)> = Vec::new();
     for (job, reply) in batch {
         let result = run_in_savepoint(conn, job);
         results.push((reply, result));

@@ -164,7 +164,9 @@ where
     F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
 {
     let out = db
-        .write_dyn(Box::new(move |tx| job(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)))
+        .write_dyn(Box::new(move |tx| {
+            job(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)
+        }))
         .await?;
     downcast(out)
 }
@@ -176,7 +178,9 @@ where
     F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
 {
     let out = db
-        .read_dyn(Box::new(move |tx| job(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)))
+        .read_dyn(Box::new(move |tx| {
+            job(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)
+        }))
         .await?;
     downcast(out)
 }

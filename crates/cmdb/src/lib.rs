@@ -53,14 +53,23 @@ impl std::fmt::Debug for ServeConfig {
             .field("listen", &self.listen)
             .field("data", &self.data)
             .field("database", &self.database.as_deref().map(redact_url))
-            .field("apps", &self.apps.iter().map(|a| a.split(':').next().unwrap_or_default()).collect::<Vec<_>>())
+            .field(
+                "apps",
+                &self
+                    .apps
+                    .iter()
+                    .map(|a| a.split(':').next().unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
 
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_string(),
     }
 }
@@ -69,7 +78,10 @@ fn redact_url(url: &str) -> String {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// Runs a parsed command line to completion.
@@ -99,7 +111,14 @@ impl App {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        Ok(App { listener, addr, state: AppState { store, apps: Arc::new(apps) } })
+        Ok(App {
+            listener,
+            addr,
+            state: AppState {
+                store,
+                apps: Arc::new(apps),
+            },
+        })
     }
 
     /// The bound port (tests bind port 0).
@@ -108,10 +127,15 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, drains in-flight requests, then closes the database.
-    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), String> {
         let store = self.state.store.clone();
         let router = cmdb_api::router(self.state);
-        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
         store.close().await;
         tracing::info!("cmdb stopped");
         served.map_err(|e| e.to_string())
@@ -126,13 +150,18 @@ async fn open_store(config: &ServeConfig) -> Result<Store, String> {
         }
         Some(other) => return Err(format!("unsupported database URL {}", redact_url(other))),
         None => {
-            std::fs::create_dir_all(&config.data)
-                .map_err(|e| format!("cannot create data directory {}: {e}", config.data.display()))?;
+            std::fs::create_dir_all(&config.data).map_err(|e| {
+                format!(
+                    "cannot create data directory {}: {e}",
+                    config.data.display()
+                )
+            })?;
             config.data.join("cmdb.sqlite3")
         }
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     let db = tokio::task::spawn_blocking(move || SqliteDb::open(&path))
         .await
@@ -155,7 +184,12 @@ fn resolve_apps(config: &ServeConfig) -> Result<HashMap<String, String>, String>
             .trim()
             .split_once(':')
             .filter(|(c, s)| !c.is_empty() && !s.is_empty())
-            .ok_or_else(|| format!("--app expects CODE:SECRET, got '{}'", spec.split(':').next().unwrap_or_default()))?;
+            .ok_or_else(|| {
+                format!(
+                    "--app expects CODE:SECRET, got '{}'",
+                    spec.split(':').next().unwrap_or_default()
+                )
+            })?;
         apps.insert(code.to_string(), secret.to_string());
     }
     if apps.is_empty() {
@@ -171,11 +205,15 @@ fn dev_app(data: &Path) -> Result<(String, String), String> {
     std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
     let file = data.join("dev-app.json");
     if let Ok(text) = std::fs::read_to_string(&file) {
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
         if let (Some(c), Some(s)) = (v["bk_app_code"].as_str(), v["bk_app_secret"].as_str()) {
             return Ok((c.to_string(), s.to_string()));
         }
-        return Err(format!("{} lacks bk_app_code/bk_app_secret", file.display()));
+        return Err(format!(
+            "{} lacks bk_app_code/bk_app_secret",
+            file.display()
+        ));
     }
     let code = "cmdb-dev".to_string();
     let secret = uuid::Uuid::new_v4().simple().to_string();

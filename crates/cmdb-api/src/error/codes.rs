@@ -34,57 +34,318 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
     let zh = lang == Lang::Zh;
     let t = |en: String, cn: String| if zh { cn } else { en };
     match e {
-        D::JsonUnmarshal => (1199000, t("Deserializing JSON data failed".into(), "JSON数据反序列化失败".into())),
-        D::InputInvalid => (1199003, t("invalid input parameter".into(), "输入参数无效".into())),
+        D::JsonUnmarshal => (
+            1199000,
+            t(
+                "Deserializing JSON data failed".into(),
+                "JSON数据反序列化失败".into(),
+            ),
+        ),
+        D::InputInvalid => (
+            1199003,
+            t("invalid input parameter".into(), "输入参数无效".into()),
+        ),
         D::BodyEmpty => (1199005, t("The input is empty".into(), "输入为空".into())),
-        D::ParamsInvalid(f) => (1199006, t(format!("'{f}' data parameter verification does not pass"), format!("'{f}' 数据参数校验不通过"))),
-        D::NeedString(f) => (1199007, t(format!("'{f}' must be a string type"), format!("'{f}' 必须为字符串类型"))),
-        D::LostField(f) => (1199008, t(format!("'{f}' cannot be omitted"), format!("'{f}' 不能省略"))),
-        D::NeedInt(f) => (1199009, t(format!("'{f}' parameters must be integral"), format!("'{f}' 参数必须为整数"))),
-        D::NeedSet(f) => (1199010, t(format!("'{f}' unassigned"), format!("'{f}' 未赋值"))),
-        D::IsInvalid(f) => (1199011, t(format!("'{f}' the parameter is invalid or does not exist"), format!("'{f}' 参数无效或不存在"))),
-        D::MultipleNotAllowed(f) => (1199012, t(format!("'{f}' can not be multiple"), format!("'{f}' 不支持多值"))),
-        D::Duplicate(f) => (1199014, t(format!("duplicated instances exist, fields [{f}] duplicated"), format!("存在重复的实例，字段 [{f}] 重复"))),
+        D::ParamsInvalid(f) => (
+            1199006,
+            t(
+                format!("'{f}' data parameter verification does not pass"),
+                format!("'{f}' 数据参数校验不通过"),
+            ),
+        ),
+        D::NeedString(f) => (
+            1199007,
+            t(
+                format!("'{f}' must be a string type"),
+                format!("'{f}' 必须为字符串类型"),
+            ),
+        ),
+        D::LostField(f) => (
+            1199008,
+            t(
+                format!("'{f}' cannot be omitted"),
+                format!("'{f}' 不能省略"),
+            ),
+        ),
+        D::NeedInt(f) => (
+            1199009,
+            t(
+                format!("'{f}' parameters must be integral"),
+                format!("'{f}' 参数必须为整数"),
+            ),
+        ),
+        D::NeedSet(f) => (
+            1199010,
+            t(format!("'{f}' unassigned"), format!("'{f}' 未赋值")),
+        ),
+        D::IsInvalid(f) => (
+            1199011,
+            t(
+                format!("'{f}' the parameter is invalid or does not exist"),
+                format!("'{f}' 参数无效或不存在"),
+            ),
+        ),
+        D::MultipleNotAllowed(f) => (
+            1199012,
+            t(
+                format!("'{f}' can not be multiple"),
+                format!("'{f}' 不支持多值"),
+            ),
+        ),
+        D::Duplicate(f) => (
+            1199014,
+            t(
+                format!("duplicated instances exist, fields [{f}] duplicated"),
+                format!("存在重复的实例，字段 [{f}] 重复"),
+            ),
+        ),
         D::OverLimit => (1199015, t("Data out of bounds".into(), "数据越界".into())),
-        D::RegexMismatch(f) => (1199016, t(format!("'{f}' does not match the regular expression"), format!("'{f}' 不匹配正则表达式"))),
-        D::NotFound => (1199019, t("No relevant data found".into(), "未找到相关数据".into())),
-        D::TimezoneInvalid(f) => (1199024, t(format!("'{f}' is not a valid time zone"), format!("'{f}' 不是有效的时区"))),
-        D::NeedBool(f) => (1199025, t(format!("'{f}' must be a bool"), format!("'{f}' 必须为布尔值"))),
-        D::ExceedLimit(f, n) => (1199035, t(format!("{f} exceed the limit {n}"), format!("{f} 超过上限 {n}"))),
-        D::NeedDetails => (1199038, t("need data details is null".into(), "需要的数据明细为空".into())),
-        D::PageLimitExceeded => (1199059, t("page limit is exceeded. suggestion 200".into(), "分页大小超过限制，建议 200".into())),
-        D::TooLong(f, n) => (1199073, t(format!("{f} field exceeds maximum value {n}"), format!("{f} 字段超过最大长度 {n}"))),
-        D::MainlineModelForbidden => (1199075, t("forbidden operate mainline model instance with common instance API".into(), "禁止使用通用实例接口操作主线模型实例".into())),
-        D::InnerModelForbidden => (1199084, t("forbidden operate inner model instance with common instance API".into(), "禁止使用通用实例接口操作内置模型实例".into())),
+        D::RegexMismatch(f) => (
+            1199016,
+            t(
+                format!("'{f}' does not match the regular expression"),
+                format!("'{f}' 不匹配正则表达式"),
+            ),
+        ),
+        D::NotFound => (
+            1199019,
+            t("No relevant data found".into(), "未找到相关数据".into()),
+        ),
+        D::TimezoneInvalid(f) => (
+            1199024,
+            t(
+                format!("'{f}' is not a valid time zone"),
+                format!("'{f}' 不是有效的时区"),
+            ),
+        ),
+        D::NeedBool(f) => (
+            1199025,
+            t(
+                format!("'{f}' must be a bool"),
+                format!("'{f}' 必须为布尔值"),
+            ),
+        ),
+        D::ExceedLimit(f, n) => (
+            1199035,
+            t(
+                format!("{f} exceed the limit {n}"),
+                format!("{f} 超过上限 {n}"),
+            ),
+        ),
+        D::NeedDetails => (
+            1199038,
+            t(
+                "need data details is null".into(),
+                "需要的数据明细为空".into(),
+            ),
+        ),
+        D::PageLimitExceeded => (
+            1199059,
+            t(
+                "page limit is exceeded. suggestion 200".into(),
+                "分页大小超过限制，建议 200".into(),
+            ),
+        ),
+        D::TooLong(f, n) => (
+            1199073,
+            t(
+                format!("{f} field exceeds maximum value {n}"),
+                format!("{f} 字段超过最大长度 {n}"),
+            ),
+        ),
+        D::MainlineModelForbidden => (
+            1199075,
+            t(
+                "forbidden operate mainline model instance with common instance API".into(),
+                "禁止使用通用实例接口操作主线模型实例".into(),
+            ),
+        ),
+        D::InnerModelForbidden => (
+            1199084,
+            t(
+                "forbidden operate inner model instance with common instance API".into(),
+                "禁止使用通用实例接口操作内置模型实例".into(),
+            ),
+        ),
         D::UnexpectedType => (1199085, t("unexpected type".into(), "非预期的类型".into())),
-        D::ConcurrentCreate => (1199087, t("the same data is being created concurrently".into(), "相同数据正在并发创建".into())),
-        D::ArrayLength(f, n) => (1199089, t(format!("the length of array {f} is wrong, the length must be in range 1~{n}"), format!("数组 {f} 长度错误，必须在 1~{n} 之间"))),
-        D::EnumDefaultCount(f) => (1199092, t(format!("'{f}' must have exactly one default option"), format!("'{f}' 必须且只能有一个默认选项"))),
-        D::ClassificationQueryFailed => (1101024, t("Query model classification failed".into(), "查询模型分类失败".into())),
-        D::ClassificationHasModels => (1101029, t("There is a model under the category, not allowed to delete".into(), "分类下存在模型，不允许删除".into())),
-        D::ModelHasInstances(o) => (1101037, t(format!("the object [{o}] has been instantiated and cannot be deleted"), format!("模型 [{o}] 已经被实例化，不能删除"))),
-        D::ModelAssociated => (1101053, t("object has already been associated.".into(), "模型已经被关联".into())),
-        D::UniqueLastRule => (1101069, t("The model needs at least one set of required unique check items".into(), "模型至少需要一组必须的唯一校验".into())),
-        D::InstHasAssociation => (1101075, t("the inst has association".into(), "实例存在关联关系".into())),
-        D::ModelPaused => (1101084, t("the model stopped to use".into(), "模型已停用".into())),
-        D::MainlineRequiredAttr => (1101092, t("can not add required attribute field for a mainline model".into(), "主线模型不能添加必填字段".into())),
-        D::RegexInvalid(p) => (1101109, t(format!("invalid regular expression: {p}"), format!("无效的正则表达式: {p}"))),
-        D::ClassificationNotFound => (1101113, t("model classification not found".into(), "模型分类不存在".into())),
-        D::BuiltinModelDelete => (1101135, t("Prohibition of deleting the built-in model".into(), "禁止删除内置模型".into())),
-        D::BuiltinItem(what) => (1101135, t(format!("built-in {what} cannot be deleted or changed"), format!("内置{what}不能删除或修改"))),
-        D::UniqueKeyKind => (1101166, t("the unique key kind must be property".into(), "唯一校验的键类型必须为 property".into())),
-        D::UniquePreset => (1101167, t("pre-set unique rule cannot be changed".into(), "内置唯一校验不能修改".into())),
-        D::GroupHasAttributes => (1113001, t("there are some fields under the group".into(), "分组下存在字段".into())),
-        D::AttributeInUniqueRule => (1113024, t("fields in unique checksums are not allowed to be deleted".into(), "唯一校验中的字段不允许删除".into())),
-        D::UniqueKeyType(f) => (1113035, t(format!("The unique index does not support the field type. Field name: {f}"), format!("唯一校验不支持该字段类型，字段名: {f}"))),
-        D::UniqueDataDuplicated(v) => (1113039, t(format!("Failed to create unique index, value [{v}] duplicated"), format!("创建唯一索引失败，值 [{v}] 重复"))),
-        D::UniqueSame => (1113050, t("the same unique rule already exists".into(), "相同的唯一校验已存在".into())),
-        D::UniqueSubset => (1113051, t("an existing unique rule is a subset of this one".into(), "已存在的唯一校验是该校验的子集".into())),
-        D::UniqueSuperset => (1113052, t("an existing unique rule is a superset of this one".into(), "已存在的唯一校验是该校验的超集".into())),
-        D::HasHosts => (1101030, t("Having hosts under the target, deleting forbidden".into(), "目标下存在主机，禁止删除".into())),
+        D::ConcurrentCreate => (
+            1199087,
+            t(
+                "the same data is being created concurrently".into(),
+                "相同数据正在并发创建".into(),
+            ),
+        ),
+        D::ArrayLength(f, n) => (
+            1199089,
+            t(
+                format!("the length of array {f} is wrong, the length must be in range 1~{n}"),
+                format!("数组 {f} 长度错误，必须在 1~{n} 之间"),
+            ),
+        ),
+        D::EnumDefaultCount(f) => (
+            1199092,
+            t(
+                format!("'{f}' must have exactly one default option"),
+                format!("'{f}' 必须且只能有一个默认选项"),
+            ),
+        ),
+        D::ClassificationQueryFailed => (
+            1101024,
+            t(
+                "Query model classification failed".into(),
+                "查询模型分类失败".into(),
+            ),
+        ),
+        D::ClassificationHasModels => (
+            1101029,
+            t(
+                "There is a model under the category, not allowed to delete".into(),
+                "分类下存在模型，不允许删除".into(),
+            ),
+        ),
+        D::ModelHasInstances(o) => (
+            1101037,
+            t(
+                format!("the object [{o}] has been instantiated and cannot be deleted"),
+                format!("模型 [{o}] 已经被实例化，不能删除"),
+            ),
+        ),
+        D::ModelAssociated => (
+            1101053,
+            t(
+                "object has already been associated.".into(),
+                "模型已经被关联".into(),
+            ),
+        ),
+        D::UniqueLastRule => (
+            1101069,
+            t(
+                "The model needs at least one set of required unique check items".into(),
+                "模型至少需要一组必须的唯一校验".into(),
+            ),
+        ),
+        D::InstHasAssociation => (
+            1101075,
+            t("the inst has association".into(), "实例存在关联关系".into()),
+        ),
+        D::ModelPaused => (
+            1101084,
+            t("the model stopped to use".into(), "模型已停用".into()),
+        ),
+        D::MainlineRequiredAttr => (
+            1101092,
+            t(
+                "can not add required attribute field for a mainline model".into(),
+                "主线模型不能添加必填字段".into(),
+            ),
+        ),
+        D::RegexInvalid(p) => (
+            1101109,
+            t(
+                format!("invalid regular expression: {p}"),
+                format!("无效的正则表达式: {p}"),
+            ),
+        ),
+        D::ClassificationNotFound => (
+            1101113,
+            t(
+                "model classification not found".into(),
+                "模型分类不存在".into(),
+            ),
+        ),
+        D::BuiltinModelDelete => (
+            1101135,
+            t(
+                "Prohibition of deleting the built-in model".into(),
+                "禁止删除内置模型".into(),
+            ),
+        ),
+        D::BuiltinItem(what) => (
+            1101135,
+            t(
+                format!("built-in {what} cannot be deleted or changed"),
+                format!("内置{what}不能删除或修改"),
+            ),
+        ),
+        D::UniqueKeyKind => (
+            1101166,
+            t(
+                "the unique key kind must be property".into(),
+                "唯一校验的键类型必须为 property".into(),
+            ),
+        ),
+        D::UniquePreset => (
+            1101167,
+            t(
+                "pre-set unique rule cannot be changed".into(),
+                "内置唯一校验不能修改".into(),
+            ),
+        ),
+        D::GroupHasAttributes => (
+            1113001,
+            t(
+                "there are some fields under the group".into(),
+                "分组下存在字段".into(),
+            ),
+        ),
+        D::AttributeInUniqueRule => (
+            1113024,
+            t(
+                "fields in unique checksums are not allowed to be deleted".into(),
+                "唯一校验中的字段不允许删除".into(),
+            ),
+        ),
+        D::UniqueKeyType(f) => (
+            1113035,
+            t(
+                format!("The unique index does not support the field type. Field name: {f}"),
+                format!("唯一校验不支持该字段类型，字段名: {f}"),
+            ),
+        ),
+        D::UniqueDataDuplicated(v) => (
+            1113039,
+            t(
+                format!("Failed to create unique index, value [{v}] duplicated"),
+                format!("创建唯一索引失败，值 [{v}] 重复"),
+            ),
+        ),
+        D::UniqueSame => (
+            1113050,
+            t(
+                "the same unique rule already exists".into(),
+                "相同的唯一校验已存在".into(),
+            ),
+        ),
+        D::UniqueSubset => (
+            1113051,
+            t(
+                "an existing unique rule is a subset of this one".into(),
+                "已存在的唯一校验是该校验的子集".into(),
+            ),
+        ),
+        D::UniqueSuperset => (
+            1113052,
+            t(
+                "an existing unique rule is a superset of this one".into(),
+                "已存在的唯一校验是该校验的超集".into(),
+            ),
+        ),
+        D::HasHosts => (
+            1101030,
+            t(
+                "Having hosts under the target, deleting forbidden".into(),
+                "目标下存在主机，禁止删除".into(),
+            ),
+        ),
         D::Wrapped(inner) => {
             let (_, msg) = domain(inner, lang);
-            (1199011, t(format!("'{msg}' the parameter is invalid or does not exist"), format!("'{msg}' 参数无效或不存在")))
+            (
+                1199011,
+                t(
+                    format!("'{msg}' the parameter is invalid or does not exist"),
+                    format!("'{msg}' 参数无效或不存在"),
+                ),
+            )
         }
     }
 }
@@ -109,12 +370,20 @@ pub fn describe(e: &ApiError, lang: Lang) -> (StatusCode, i64, String) {
             StoreError::Unavailable(_) => (
                 StatusCode::OK,
                 1199017,
-                if zh { "查询数据失败：数据库不可用".into() } else { "Failed to query data: database unavailable".into() },
+                if zh {
+                    "查询数据失败：数据库不可用".into()
+                } else {
+                    "Failed to query data: database unavailable".into()
+                },
             ),
             StoreError::Corrupt(_) | StoreError::Backend(_) => (
                 StatusCode::OK,
                 1199999,
-                if zh { "'数据库' 内部服务错误".into() } else { "'database' Internal Server Error".into() },
+                if zh {
+                    "'数据库' 内部服务错误".into()
+                } else {
+                    "'database' Internal Server Error".into()
+                },
             ),
         },
         ApiError::Auth(f) => {
@@ -130,15 +399,31 @@ pub fn describe(e: &ApiError, lang: Lang) -> (StatusCode, i64, String) {
             1199027,
             format!("'{what}' authorization information query failed"),
         ),
-        ApiError::UnknownApi(name) => (StatusCode::NOT_FOUND, 1199003, format!("api {name} not found")),
+        ApiError::UnknownApi(name) => (
+            StatusCode::NOT_FOUND,
+            1199003,
+            format!("api {name} not found"),
+        ),
         ApiError::RouteNotFound(status) => {
             let st = StatusCode::from_u16(*status).unwrap_or(StatusCode::NOT_FOUND);
-            (st, -1, format!("HTTP ERROR: {}, {}", st.as_u16(), st.canonical_reason().unwrap_or("")))
+            (
+                st,
+                -1,
+                format!(
+                    "HTTP ERROR: {}, {}",
+                    st.as_u16(),
+                    st.canonical_reason().unwrap_or("")
+                ),
+            )
         }
         ApiError::BodyTooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
             1199003,
-            if zh { "请求体超过 10 MiB 上限".into() } else { "invalid input parameter: request body exceeds 10 MiB".into() },
+            if zh {
+                "请求体超过 10 MiB 上限".into()
+            } else {
+                "invalid input parameter: request body exceeds 10 MiB".into()
+            },
         ),
     }
 }

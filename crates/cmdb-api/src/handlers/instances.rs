@@ -43,13 +43,24 @@ pub async fn batch_create_inst(s: AppState, req: ApiRequest) -> Result<Value, Ap
     };
     let ctx = req.ctx;
     let lang = req.lang;
-    let result = write(&s.store, move |tx| instances::batch_create(tx, &ctx, &obj, &details)).await?;
-    let created: Map<String, Value> =
-        result.created.iter().map(|(i, id)| (i.to_string(), Value::from(*id))).collect();
+    let result = write(&s.store, move |tx| {
+        instances::batch_create(tx, &ctx, &obj, &details)
+    })
+    .await?;
+    let created: Map<String, Value> = result
+        .created
+        .iter()
+        .map(|(i, id)| (i.to_string(), Value::from(*id)))
+        .collect();
     let errors: Map<String, Value> = result
         .errors
         .into_iter()
-        .map(|(i, e)| (i.to_string(), Value::String(describe(&ApiError::from(e), lang).2)))
+        .map(|(i, e)| {
+            (
+                i.to_string(),
+                Value::String(describe(&ApiError::from(e), lang).2),
+            )
+        })
         .collect();
     Ok(json!({ "success_created": created, "error_msg": errors }))
 }
@@ -64,7 +75,10 @@ pub async fn update_inst(s: AppState, req: ApiRequest) -> Result<Value, ApiError
     let id = inst_id_param(&req)?;
     let body = req.data()?;
     let ctx = req.ctx;
-    write(&s.store, move |tx| instances::update(tx, &ctx, &obj, id, &body)).await?;
+    write(&s.store, move |tx| {
+        instances::update(tx, &ctx, &obj, id, &body)
+    })
+    .await?;
     Ok(Value::Null)
 }
 
@@ -90,7 +104,10 @@ pub async fn batch_update_inst(s: AppState, req: ApiRequest) -> Result<Value, Ap
         parsed.push((id, data));
     }
     let ctx = req.ctx;
-    write(&s.store, move |tx| instances::batch_update(tx, &ctx, &obj, &parsed)).await?;
+    write(&s.store, move |tx| {
+        instances::batch_update(tx, &ctx, &obj, &parsed)
+    })
+    .await?;
     Ok(Value::Null)
 }
 
@@ -110,7 +127,10 @@ pub async fn batch_delete_inst(s: AppState, req: ApiRequest) -> Result<Value, Ap
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(xs)) => xs
             .iter()
-            .map(|x| x.as_i64().ok_or(ApiError::Domain(DomainError::JsonUnmarshal)))
+            .map(|x| {
+                x.as_i64()
+                    .ok_or(ApiError::Domain(DomainError::JsonUnmarshal))
+            })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(DomainError::JsonUnmarshal.into()),
     };
@@ -140,7 +160,10 @@ pub async fn search_inst(s: AppState, req: ApiRequest) -> Result<Value, ApiError
 pub async fn search_inst_by_object(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
     let obj = obj_param(&req)?;
     let body = req.filter()?;
-    let found = read(&s.store, move |tx| instances::search_by_object(tx, &obj, &body)).await?;
+    let found = read(&s.store, move |tx| {
+        instances::search_by_object(tx, &obj, &body)
+    })
+    .await?;
     Ok(found_json(found))
 }
 
@@ -148,7 +171,10 @@ pub async fn search_inst_by_object(s: AppState, req: ApiRequest) -> Result<Value
 pub async fn search_object_instances(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
     let obj = obj_param(&req)?;
     let body = req.filter()?;
-    let found = read(&s.store, move |tx| instances::search_object_instances(tx, &obj, &body, false)).await?;
+    let found = read(&s.store, move |tx| {
+        instances::search_object_instances(tx, &obj, &body, false)
+    })
+    .await?;
     Ok(found_json(found))
 }
 
@@ -156,6 +182,9 @@ pub async fn search_object_instances(s: AppState, req: ApiRequest) -> Result<Val
 pub async fn count_object_instances(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
     let obj = obj_param(&req)?;
     let body = req.filter()?;
-    let found = read(&s.store, move |tx| instances::search_object_instances(tx, &obj, &body, true)).await?;
+    let found = read(&s.store, move |tx| {
+        instances::search_object_instances(tx, &obj, &body, true)
+    })
+    .await?;
     Ok(json!({ "count": found.count.unwrap_or(0) }))
 }

@@ -15,7 +15,9 @@ where
     T: Send + 'static,
     F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
 {
-    cmdb_store::write(store.as_ref(), job).await.map_err(ApiError::from)
+    cmdb_store::write(store.as_ref(), job)
+        .await
+        .map_err(ApiError::from)
 }
 
 /// Runs a read operation on a snapshot.
@@ -24,7 +26,9 @@ where
     T: Send + 'static,
     F: FnOnce(&mut dyn Tx) -> Result<T, StoreError> + Send + 'static,
 {
-    cmdb_store::read(store.as_ref(), job).await.map_err(ApiError::from)
+    cmdb_store::read(store.as_ref(), job)
+        .await
+        .map_err(ApiError::from)
 }
 
 /// Serialises a result for `data`.

@@ -33,7 +33,10 @@ pub async fn update_classification(s: AppState, req: ApiRequest) -> Result<Value
     let id = id_param(&req)?;
     let body = req.data()?;
     let ctx = req.ctx;
-    write(&s.store, move |tx| classifications::update(tx, &ctx, id, &body)).await?;
+    write(&s.store, move |tx| {
+        classifications::update(tx, &ctx, id, &body)
+    })
+    .await?;
     Ok(Value::Null)
 }
 
@@ -93,7 +96,10 @@ pub async fn update_topo_graphics(s: AppState, req: ApiRequest) -> Result<Value,
         .cloned()
         .ok_or_else(|| DomainError::NeedSet("data".into()))?;
     let ctx = req.ctx;
-    write(&s.store, move |tx| objects::save_positions(tx, &ctx, &items)).await?;
+    write(&s.store, move |tx| {
+        objects::save_positions(tx, &ctx, &items)
+    })
+    .await?;
     Ok(Value::Null)
 }
 
@@ -118,7 +124,10 @@ pub async fn create_attribute(s: AppState, req: ApiRequest) -> Result<Value, Api
     };
     let body = req.filter()?;
     let ctx = req.ctx;
-    write(&s.store, move |tx| attributes::create(tx, &ctx, &body, path_biz)).await
+    write(&s.store, move |tx| {
+        attributes::create(tx, &ctx, &body, path_biz)
+    })
+    .await
 }
 
 /// `update_object_attribute`.
@@ -173,7 +182,11 @@ pub async fn move_group_properties(s: AppState, req: ApiRequest) -> Result<Value
 /// Groups of a model.
 pub async fn find_groups(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
     let obj = req.path_str("bk_obj_id")?;
-    let biz = req.filter()?.get("bk_biz_id").and_then(Value::as_i64).unwrap_or(0);
+    let biz = req
+        .filter()?
+        .get("bk_biz_id")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let found = read(&s.store, move |tx| groups::of_model(tx, &obj, biz)).await?;
     to_data(&found)
 }
@@ -201,7 +214,10 @@ pub async fn update_unique(s: AppState, req: ApiRequest) -> Result<Value, ApiErr
     let id = id_param(&req)?;
     let body = req.filter()?;
     let ctx = req.ctx;
-    write(&s.store, move |tx| uniques::update(tx, &ctx, &obj, id, &body)).await?;
+    write(&s.store, move |tx| {
+        uniques::update(tx, &ctx, &obj, id, &body)
+    })
+    .await?;
     Ok(Value::Null)
 }
 

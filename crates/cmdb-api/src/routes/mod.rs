@@ -39,9 +39,12 @@ pub fn router(state: AppState) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for (index, route) in ROUTES.iter().enumerate() {
         let filter = method_filter(&route.method);
-        let handler = move |state: State<AppState>, path: Path<HashMap<String, String>>, headers: HeaderMap, method: Method, body: Body| {
-            v3(state, index, path, headers, method, body)
-        };
+        let handler =
+            move |state: State<AppState>,
+                  path: Path<HashMap<String, String>>,
+                  headers: HeaderMap,
+                  method: Method,
+                  body: Body| { v3(state, index, path, headers, method, body) };
         match by_path.iter_mut().find(|(p, _)| *p == route.path) {
             Some((_, mr)) => {
                 let taken = std::mem::take(mr);
@@ -68,29 +71,51 @@ fn method_filter(m: &Method) -> MethodFilter {
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {e}")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {e}"),
+        )
+            .into_response(),
     }
 }
 
 fn request_id(headers: &HeaderMap) -> String {
-    header(headers, &["x-bkapi-request-id", "x-request-id", "cc_request_id"])
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+    header(
+        headers,
+        &["x-bkapi-request-id", "x-request-id", "cc_request_id"],
+    )
+    .map(str::to_string)
+    .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
 fn lang_of(headers: &HeaderMap) -> Lang {
     Lang::from_header(header(
         headers,
-        &["blueking-language", "x-bkcmdb-language", "http_blueking_language", "accept-language"],
+        &[
+            "blueking-language",
+            "x-bkcmdb-language",
+            "http_blueking_language",
+            "accept-language",
+        ],
     ))
 }
 
 fn error_answer(e: &ApiError, lang: Lang) -> Answer {
     let (status, code, message) = describe(e, lang);
-    let mut answer = Answer { status, code, message, data: Value::Null, headers: Vec::new() };
+    let mut answer = Answer {
+        status,
+        code,
+        message,
+        data: Value::Null,
+        headers: Vec::new(),
+    };
     if matches!(e, ApiError::Auth(_)) {
-        answer.headers.push(("x-bkapi-error-code", "1640001".into()));
-        answer.headers.push(("x-bkapi-error-message", answer.message.clone()));
+        answer
+            .headers
+            .push(("x-bkapi-error-code", "1640001".into()));
+        answer
+            .headers
+            .push(("x-bkapi-error-message", answer.message.clone()));
     }
     if let ApiError::Store(inner) = e {
         tracing::error!(error = %inner, "store failure");
@@ -100,7 +125,9 @@ fn error_answer(e: &ApiError, lang: Lang) -> Answer {
 
 /// Body bytes → JSON. Empty body = `{}`; invalid JSON → `None` (answered 1199000 after auth).
 async fn read_body(body: Body) -> Result<Option<Value>, ApiError> {
-    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| ApiError::BodyTooLarge)?;
+    let bytes = to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Some(Value::Object(Map::new())));
     }
@@ -112,8 +139,13 @@ fn query_body(raw: Option<&str>) -> Map<String, Value> {
     let mut map = Map::new();
     for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (Some(k), Some(v)) = (percent_decode(k), percent_decode(v)) else { continue };
-        let keep_string = k == "bk_supplier_account" || k.starts_with("bk_app") || k == "bk_username" || k == "bk_token";
+        let (Some(k), Some(v)) = (percent_decode(k), percent_decode(v)) else {
+            continue;
+        };
+        let keep_string = k == "bk_supplier_account"
+            || k.starts_with("bk_app")
+            || k == "bk_username"
+            || k == "bk_token";
         let value = match v.parse::<i64>() {
             Ok(n) if !keep_string => Value::from(n),
             _ => Value::String(v),
@@ -144,11 +176,13 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 fn supplier_from(headers: &HeaderMap, body: Option<&Map<String, Value>>) -> Option<String> {
-    let from_body = body.and_then(|b| b.get("bk_supplier_account")).and_then(|v| match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    });
+    let from_body = body
+        .and_then(|b| b.get("bk_supplier_account"))
+        .and_then(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
     from_body.or_else(|| {
         header(
             headers,
@@ -175,7 +209,17 @@ async fn esb(
     let started = Instant::now();
     let rid = request_id(&headers);
     let lang = lang_of(&headers);
-    let answer = match esb_inner(&state, &name, query.as_deref(), &method, &headers, body, lang).await {
+    let answer = match esb_inner(
+        &state,
+        &name,
+        query.as_deref(),
+        &method,
+        &headers,
+        body,
+        lang,
+    )
+    .await
+    {
         Ok(data) => Answer::ok(data),
         Err(e) => error_answer(&e, lang),
     };
@@ -232,7 +276,12 @@ async fn esb_inner(
         }
     }
     let req = ApiRequest {
-        ctx: OpContext { user, supplier, app_code, now: cmdb_domain::time::now_millis() },
+        ctx: OpContext {
+            user,
+            supplier,
+            app_code,
+            now: cmdb_domain::time::now_millis(),
+        },
         lang,
         body,
         path,
@@ -284,7 +333,12 @@ async fn v3_inner(
         return Err(DomainError::JsonUnmarshal.into());
     };
     let req = ApiRequest {
-        ctx: OpContext { user, supplier, app_code, now: cmdb_domain::time::now_millis() },
+        ctx: OpContext {
+            user,
+            supplier,
+            app_code,
+            now: cmdb_domain::time::now_millis(),
+        },
         lang,
         body,
         path,

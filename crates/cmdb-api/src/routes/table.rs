@@ -53,48 +53,233 @@ macro_rules! route {
 /// Every endpoint cmdb-rs serves.
 pub static ROUTES: &[Route] = &[
     // 10-models: classifications
-    route!(Some("search_classifications"), POST, "/api/v3/find/objectclassification", models::search_classifications),
-    route!(Some("create_classification"), POST, "/api/v3/create/objectclassification", models::create_classification),
-    route!(Some("update_classification"), PUT, "/api/v3/update/objectclassification/{id}", models::update_classification),
-    route!(Some("delete_classification"), DELETE, "/api/v3/delete/objectclassification/{id}", models::delete_classification),
+    route!(
+        Some("search_classifications"),
+        POST,
+        "/api/v3/find/objectclassification",
+        models::search_classifications
+    ),
+    route!(
+        Some("create_classification"),
+        POST,
+        "/api/v3/create/objectclassification",
+        models::create_classification
+    ),
+    route!(
+        Some("update_classification"),
+        PUT,
+        "/api/v3/update/objectclassification/{id}",
+        models::update_classification
+    ),
+    route!(
+        Some("delete_classification"),
+        DELETE,
+        "/api/v3/delete/objectclassification/{id}",
+        models::delete_classification
+    ),
     // 10-models: models
-    route!(Some("search_objects"), POST, "/api/v3/find/object", models::search_objects),
-    route!(Some("create_object"), POST, "/api/v3/create/object", models::create_object),
-    route!(Some("update_object"), PUT, "/api/v3/update/object/{id}", models::update_object),
-    route!(Some("delete_object"), DELETE, "/api/v3/delete/object/{id}", models::delete_object),
-    route!(Some("search_object_topo"), POST, "/api/v3/find/objecttopology", models::search_object_topo),
-    route!(Some("update_object_topo_graphics"), POST, "/api/v3/update/objecttopo/scope_type/{scope_type}/scope_id/{scope_id}", models::update_topo_graphics),
-    route!(None, POST, "/api/v3/find/objecttopo/scope_type/{scope_type}/scope_id/{scope_id}", models::find_topo_graphics),
+    route!(
+        Some("search_objects"),
+        POST,
+        "/api/v3/find/object",
+        models::search_objects
+    ),
+    route!(
+        Some("create_object"),
+        POST,
+        "/api/v3/create/object",
+        models::create_object
+    ),
+    route!(
+        Some("update_object"),
+        PUT,
+        "/api/v3/update/object/{id}",
+        models::update_object
+    ),
+    route!(
+        Some("delete_object"),
+        DELETE,
+        "/api/v3/delete/object/{id}",
+        models::delete_object
+    ),
+    route!(
+        Some("search_object_topo"),
+        POST,
+        "/api/v3/find/objecttopology",
+        models::search_object_topo
+    ),
+    route!(
+        Some("update_object_topo_graphics"),
+        POST,
+        "/api/v3/update/objecttopo/scope_type/{scope_type}/scope_id/{scope_id}",
+        models::update_topo_graphics
+    ),
+    route!(
+        None,
+        POST,
+        "/api/v3/find/objecttopo/scope_type/{scope_type}/scope_id/{scope_id}",
+        models::find_topo_graphics
+    ),
     // 10-models: attributes
-    route!(Some("search_object_attribute"), POST, "/api/v3/find/objectattr", models::search_attributes),
-    route!(Some("create_object_attribute"), POST, "/api/v3/create/objectattr", models::create_attribute),
-    route!(None, POST, "/api/v3/create/objectattr/biz/{bk_biz_id}", models::create_attribute),
-    route!(Some("update_object_attribute"), PUT, "/api/v3/update/objectattr/{id}", models::update_attribute),
-    route!(None, PUT, "/api/v3/update/objectattr/biz/{bk_biz_id}/id/{id}", models::update_attribute),
-    route!(Some("delete_object_attribute"), DELETE, "/api/v3/delete/objectattr/{id}", models::delete_attribute),
+    route!(
+        Some("search_object_attribute"),
+        POST,
+        "/api/v3/find/objectattr",
+        models::search_attributes
+    ),
+    route!(
+        Some("create_object_attribute"),
+        POST,
+        "/api/v3/create/objectattr",
+        models::create_attribute
+    ),
+    route!(
+        None,
+        POST,
+        "/api/v3/create/objectattr/biz/{bk_biz_id}",
+        models::create_attribute
+    ),
+    route!(
+        Some("update_object_attribute"),
+        PUT,
+        "/api/v3/update/objectattr/{id}",
+        models::update_attribute
+    ),
+    route!(
+        None,
+        PUT,
+        "/api/v3/update/objectattr/biz/{bk_biz_id}/id/{id}",
+        models::update_attribute
+    ),
+    route!(
+        Some("delete_object_attribute"),
+        DELETE,
+        "/api/v3/delete/objectattr/{id}",
+        models::delete_attribute
+    ),
     // 10-models: attribute groups (v3 only)
-    route!(None, POST, "/api/v3/create/objectattgroup", models::create_group),
-    route!(None, PUT, "/api/v3/update/objectattgroup", models::update_group),
-    route!(None, DELETE, "/api/v3/delete/objectattgroup/{id}", models::delete_group),
-    route!(None, PUT, "/api/v3/update/objectattgroupproperty", models::move_group_properties),
-    route!(None, POST, "/api/v3/find/objectattgroup/object/{bk_obj_id}", models::find_groups),
-    route!(None, PUT, "/api/v3/update/objectattgroup/groupindex", models::swap_group_index),
+    route!(
+        None,
+        POST,
+        "/api/v3/create/objectattgroup",
+        models::create_group
+    ),
+    route!(
+        None,
+        PUT,
+        "/api/v3/update/objectattgroup",
+        models::update_group
+    ),
+    route!(
+        None,
+        DELETE,
+        "/api/v3/delete/objectattgroup/{id}",
+        models::delete_group
+    ),
+    route!(
+        None,
+        PUT,
+        "/api/v3/update/objectattgroupproperty",
+        models::move_group_properties
+    ),
+    route!(
+        None,
+        POST,
+        "/api/v3/find/objectattgroup/object/{bk_obj_id}",
+        models::find_groups
+    ),
+    route!(
+        None,
+        PUT,
+        "/api/v3/update/objectattgroup/groupindex",
+        models::swap_group_index
+    ),
     // 10-models: unique rules (v3 only)
-    route!(None, POST, "/api/v3/create/objectunique/object/{bk_obj_id}", models::create_unique),
-    route!(None, PUT, "/api/v3/update/objectunique/object/{bk_obj_id}/unique/{id}", models::update_unique),
-    route!(None, POST, "/api/v3/delete/objectunique/object/{bk_obj_id}/unique/{id}", models::delete_unique),
-    route!(None, POST, "/api/v3/find/objectunique/object/{bk_obj_id}", models::find_uniques),
+    route!(
+        None,
+        POST,
+        "/api/v3/create/objectunique/object/{bk_obj_id}",
+        models::create_unique
+    ),
+    route!(
+        None,
+        PUT,
+        "/api/v3/update/objectunique/object/{bk_obj_id}/unique/{id}",
+        models::update_unique
+    ),
+    route!(
+        None,
+        POST,
+        "/api/v3/delete/objectunique/object/{bk_obj_id}/unique/{id}",
+        models::delete_unique
+    ),
+    route!(
+        None,
+        POST,
+        "/api/v3/find/objectunique/object/{bk_obj_id}",
+        models::find_uniques
+    ),
     // 20-instances
-    route!(Some("create_inst"), POST, "/api/v3/create/instance/object/{bk_obj_id}", instances::create_inst),
-    route!(Some("batch_create_inst"), POST, "/api/v3/createmany/instance/object/{bk_obj_id}", instances::batch_create_inst),
-    route!(Some("update_inst"), PUT, "/api/v3/update/instance/object/{bk_obj_id}/inst/{bk_inst_id}", instances::update_inst),
-    route!(Some("batch_update_inst"), PUT, "/api/v3/updatemany/instance/object/{bk_obj_id}", instances::batch_update_inst),
-    route!(Some("delete_inst"), DELETE, "/api/v3/delete/instance/object/{bk_obj_id}/inst/{bk_inst_id}", instances::delete_inst),
-    route!(Some("batch_delete_inst"), DELETE, "/api/v3/deletemany/instance/object/{bk_obj_id}", instances::batch_delete_inst),
-    route!(Some("search_inst"), POST, "/api/v3/find/instassociation/object/{bk_obj_id}", instances::search_inst),
-    route!(Some("search_inst_by_object"), POST, "/api/v3/inst/search/{bk_supplier_account}/{bk_obj_id}", instances::search_inst_by_object),
-    route!(Some("search_object_instances"), POST, "/api/v3/search/instances/object/{bk_obj_id}", instances::search_object_instances),
-    route!(Some("count_object_instances"), POST, "/api/v3/count/instances/object/{bk_obj_id}", instances::count_object_instances),
+    route!(
+        Some("create_inst"),
+        POST,
+        "/api/v3/create/instance/object/{bk_obj_id}",
+        instances::create_inst
+    ),
+    route!(
+        Some("batch_create_inst"),
+        POST,
+        "/api/v3/createmany/instance/object/{bk_obj_id}",
+        instances::batch_create_inst
+    ),
+    route!(
+        Some("update_inst"),
+        PUT,
+        "/api/v3/update/instance/object/{bk_obj_id}/inst/{bk_inst_id}",
+        instances::update_inst
+    ),
+    route!(
+        Some("batch_update_inst"),
+        PUT,
+        "/api/v3/updatemany/instance/object/{bk_obj_id}",
+        instances::batch_update_inst
+    ),
+    route!(
+        Some("delete_inst"),
+        DELETE,
+        "/api/v3/delete/instance/object/{bk_obj_id}/inst/{bk_inst_id}",
+        instances::delete_inst
+    ),
+    route!(
+        Some("batch_delete_inst"),
+        DELETE,
+        "/api/v3/deletemany/instance/object/{bk_obj_id}",
+        instances::batch_delete_inst
+    ),
+    route!(
+        Some("search_inst"),
+        POST,
+        "/api/v3/find/instassociation/object/{bk_obj_id}",
+        instances::search_inst
+    ),
+    route!(
+        Some("search_inst_by_object"),
+        POST,
+        "/api/v3/inst/search/{bk_supplier_account}/{bk_obj_id}",
+        instances::search_inst_by_object
+    ),
+    route!(
+        Some("search_object_instances"),
+        POST,
+        "/api/v3/search/instances/object/{bk_obj_id}",
+        instances::search_object_instances
+    ),
+    route!(
+        Some("count_object_instances"),
+        POST,
+        "/api/v3/count/instances/object/{bk_obj_id}",
+        instances::count_object_instances
+    ),
 ];
 
 #[cfg(test)]
@@ -111,7 +296,12 @@ mod tests {
             if let Some(n) = r.esb {
                 assert!(names.insert(n), "ESB name {n} twice");
             }
-            assert!(routes.insert((r.method.clone(), r.path)), "v3 route {} {} twice", r.method, r.path);
+            assert!(
+                routes.insert((r.method.clone(), r.path)),
+                "v3 route {} {} twice",
+                r.method,
+                r.path
+            );
         }
     }
 }

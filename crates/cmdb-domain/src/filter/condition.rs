@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::ast::{CmpOp, Expr, FieldInfo, StrMatch};
 use super::common::{
-    and, as_count, check_regex, eq, index, invalid, is_basic, is_scalar, join, like, member,
-    not, ordered,
+    and, as_count, check_regex, eq, index, invalid, is_basic, is_scalar, join, like, member, not,
+    ordered,
 };
 use super::FieldCatalog;
 use crate::error::DomainError;
@@ -76,7 +76,7 @@ pub fn parse_condition_list(
             _ => return Err(invalid(&field_path)),
         };
         let op = match obj.get("operator") {
-            Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+            Some(Value::String(s)) if LIST_OPERATORS.contains(&s.as_str()) => s.as_str(),
             _ => return Err(invalid(&join(&item_path, "operator"))),
         };
         let field = catalog.lookup(name).ok_or_else(|| invalid(&field_path))?;
@@ -93,13 +93,30 @@ pub fn parse_condition_list(
                 like(&field, StrMatch::Contains, s, false)
             }
             ("$multilike", _) => multilike(&field, v, &value_path)?,
-            ("$options", _) => return Err(invalid(&join(&item_path, "operator"))),
             _ => operator(&field, op, v, None, &value_path)?,
         };
         parts.push(expr);
     }
     Ok(and(parts))
 }
+
+/// The operators of the list form (every field operator of the map form except `$options`).
+const LIST_OPERATORS: &[&str] = &[
+    "$eq",
+    "$ne",
+    "$in",
+    "$nin",
+    "$lt",
+    "$lte",
+    "$gt",
+    "$gte",
+    "$regex",
+    "$exists",
+    "$not",
+    "$all",
+    "$size",
+    "$multilike",
+];
 
 fn parse_map(
     map: &Map<String, Value>,
@@ -436,7 +453,10 @@ mod tests {
                 len: 2
             })
         );
-        assert_eq!(p(json!({"tags": {"$size": -1}})), bad("condition.tags.$size"));
+        assert_eq!(
+            p(json!({"tags": {"$size": -1}})),
+            bad("condition.tags.$size")
+        );
         assert_eq!(
             p(json!({"size": {"$not": {"$gt": 3}}})),
             Ok(not(cmp("size", CmpOp::Gt, json!(3))))
@@ -489,7 +509,10 @@ mod tests {
             p(json!({"name": {"$elemMatch": {}}})),
             bad("condition.name.$elemMatch")
         );
-        assert_eq!(p(json!({"name": {"$eq": 1, "x": 2}})), bad("condition.name"));
+        assert_eq!(
+            p(json!({"name": {"$eq": 1, "x": 2}})),
+            bad("condition.name")
+        );
         assert_eq!(p(json!({"name": {}})), bad("condition.name"));
     }
 
@@ -572,7 +595,10 @@ mod tests {
             Ok(like(&f("ips"), StrMatch::Contains, "1", false))
         );
         assert_eq!(
-            l(json!([{"field": "nope", "operator": "$eq", "value": 1}]), RegexMode::Pattern),
+            l(
+                json!([{"field": "nope", "operator": "$eq", "value": 1}]),
+                RegexMode::Pattern
+            ),
             bad("condition.host[0].field")
         );
         assert_eq!(
@@ -580,8 +606,33 @@ mod tests {
             bad("condition.host[0].operator")
         );
         assert_eq!(
-            l(json!([{"field": "name", "operator": "$or", "value": []}]), RegexMode::Pattern),
-            bad("condition.host[0].value")
+            l(
+                json!([{"field": "name", "operator": "$or", "value": []}]),
+                RegexMode::Pattern
+            ),
+            bad("condition.host[0].operator")
+        );
+        assert_eq!(
+            l(
+                json!([{"field": "name", "operator": "$options", "value": "i"}]),
+                RegexMode::Pattern
+            ),
+            bad("condition.host[0].operator")
+        );
+        assert_eq!(
+            l(
+                json!([{"field": "size", "operator": "$gte", "value": 2},
+                       {"field": "size", "operator": "$nin", "value": [3]}]),
+                RegexMode::Pattern
+            ),
+            Ok(Expr::And(vec![
+                cmp("size", CmpOp::Gte, json!(2)),
+                Expr::In {
+                    field: f("size"),
+                    values: vec![json!(3)],
+                    negate: true
+                },
+            ]))
         );
         assert_eq!(
             l(json!([{"operator": "$eq", "value": 1}]), RegexMode::Pattern),

@@ -189,7 +189,11 @@ mod tests {
             }) => assert_eq!(millis, 1_600_000_000_000),
             other => panic!("{other:?}"),
         }
-        match one("create_time", "datetime_greater", json!("2021-05-13 01:00:00")) {
+        match one(
+            "create_time",
+            "datetime_greater",
+            json!("2021-05-13 01:00:00"),
+        ) {
             Ok(Expr::TimeCmp { op: CmpOp::Gt, .. }) => {}
             other => panic!("{other:?}"),
         }
@@ -339,9 +343,8 @@ mod tests {
 
     #[test]
     fn limits() {
-        let rules = |n: usize| -> Vec<Value> {
-            (0..n).map(|i| atom("size", "equal", json!(i))).collect()
-        };
+        let rules =
+            |n: usize| -> Vec<Value> { (0..n).map(|i| atom("size", "equal", json!(i))).collect() };
         assert!(p(json!({"condition": "AND", "rules": rules(50)})).is_ok());
         assert!(p(json!({"condition": "OR", "rules": rules(50)})).is_ok());
         assert_eq!(

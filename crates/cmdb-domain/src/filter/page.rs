@@ -87,9 +87,9 @@ impl Page {
         Ok(())
     }
 
-    /// `BasePage.IsIllegal` (host lists): `limit` must be 1…[`MAX_PAGE_SIZE`] or exactly
-    /// [`NO_LIMIT`]. Else 1199006 `<path>.limit`. (Endpoints that also refuse [`NO_LIMIT`], as
-    /// list_biz_hosts does, combine this with [`Page::validate_limit`].)
+    /// `BasePage.IsIllegal`: `limit` must be 1…[`MAX_PAGE_SIZE`] or exactly [`NO_LIMIT`]. Else
+    /// 1199006 `<path>.limit`. (The host lists of 40-hosts.md §6, which also refuse
+    /// [`NO_LIMIT`], use `validate_limit(MAX_PAGE_SIZE, ..)` instead.)
     pub fn validate_legal(&self, path: &str) -> Result<(), DomainError> {
         if self.limit == 0 || (self.limit > MAX_PAGE_SIZE && self.limit != NO_LIMIT) {
             return Err(DomainError::ParamsInvalid(join(path, "limit")));
@@ -293,7 +293,11 @@ mod tests {
         );
         assert_eq!(
             s(" size:-1 , name:1,+flag"),
-            Ok(vec![(f("size"), true), (f("name"), false), (f("flag"), false)])
+            Ok(vec![
+                (f("size"), true),
+                (f("name"), false),
+                (f("flag"), false)
+            ])
         );
         assert_eq!(s("-size:1"), Ok(vec![(f("size"), true)]));
         assert_eq!(s("size,,-size"), Ok(vec![(f("size"), false)]));

@@ -205,7 +205,10 @@ mod tests {
             one("name", "equal", json!([1])),
             bad("filter.rules[0].value")
         );
-        assert_eq!(one("size", "less", json!("1")), bad("filter.rules[0].value"));
+        assert_eq!(
+            one("size", "less", json!("1")),
+            bad("filter.rules[0].value")
+        );
         assert_eq!(
             one("name", "contains", json!("")),
             bad("filter.rules[0].value")
@@ -305,10 +308,7 @@ mod tests {
             p(json!({"condition": "AND", "rules": [1]})),
             bad("filter.rules[0]")
         );
-        assert_eq!(
-            one("nope", "equal", json!(1)),
-            bad("filter.rules[0].field")
-        );
+        assert_eq!(one("nope", "equal", json!(1)), bad("filter.rules[0].field"));
         assert_eq!(
             one("$where", "equal", json!(1)),
             bad("filter.rules[0].field")
@@ -353,9 +353,8 @@ mod tests {
 
     #[test]
     fn or_limit() {
-        let rules = |n: usize| -> Vec<Value> {
-            (0..n).map(|i| atom("size", "equal", json!(i))).collect()
-        };
+        let rules =
+            |n: usize| -> Vec<Value> { (0..n).map(|i| atom("size", "equal", json!(i))).collect() };
         assert!(p(json!({"condition": "OR", "rules": rules(20)})).is_ok());
         assert_eq!(
             p(json!({"condition": "OR", "rules": rules(21)})),

@@ -302,8 +302,7 @@ impl Walker<'_> {
                 self.nested(v, &scope, &value_path, level)?
             }
             "filter_array" if exp => {
-                if !matches!(field.ty, FieldType::Array | FieldType::Json)
-                    || field.column.is_some()
+                if !matches!(field.ty, FieldType::Array | FieldType::Json) || field.column.is_some()
                 {
                     return Err(bad());
                 }

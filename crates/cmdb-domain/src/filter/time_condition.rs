@@ -100,9 +100,7 @@ mod tests {
             {"field": "bk_created_at", "start": "2021-05-13 01:00:00", "end": "2021-05-14 01:00:00"},
             {"field": "last_time", "end": "2021-05-14"}]}))
         .unwrap();
-        let Expr::And(parts) = e else {
-            panic!("{e:?}")
-        };
+        let Expr::And(parts) = e else { panic!("{e:?}") };
         assert_eq!(parts.len(), 3);
         match &parts[0] {
             Expr::TimeCmp {

@@ -1,6 +1,8 @@
 //! Attributes of models (10-models §4).
 
-use cmdb_domain::attribute::{default_ismultiple, validate_attribute_update, validate_new_attribute, PropertyType};
+use cmdb_domain::attribute::{
+    default_ismultiple, validate_attribute_update, validate_new_attribute, PropertyType,
+};
 use cmdb_domain::model::{Attribute, AttributeGroup};
 use cmdb_domain::DomainError;
 use serde_json::{Map, Value};
@@ -21,9 +23,13 @@ pub fn of_model(tx: &mut dyn Tx, obj_id: &str, biz_id: i64) -> Result<Vec<Attrib
 
 /// Loads one attribute by id.
 pub fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<Attribute>, StoreError> {
-    Ok(load_docs(tx, "SELECT doc FROM attribute WHERE id = ?", &[SqlValue::Int(id)])?
-        .into_iter()
-        .next())
+    Ok(load_docs(
+        tx,
+        "SELECT doc FROM attribute WHERE id = ?",
+        &[SqlValue::Int(id)],
+    )?
+    .into_iter()
+    .next())
 }
 
 /// Inserts an attribute record, assigning id and (when 0) the next display index.
@@ -59,7 +65,12 @@ pub(crate) fn insert(tx: &mut dyn Tx, mut attr: Attribute) -> Result<Attribute, 
     }
 }
 
-fn audit_entry(action: &'static str, attr: &Attribute, pre: Option<&Attribute>, fields: Option<Value>) -> AuditEntry {
+fn audit_entry(
+    action: &'static str,
+    attr: &Attribute,
+    pre: Option<&Attribute>,
+    fields: Option<Value>,
+) -> AuditEntry {
     AuditEntry {
         audit_type: "model",
         resource_type: "model_attribute",
@@ -69,13 +80,22 @@ fn audit_entry(action: &'static str, attr: &Attribute, pre: Option<&Attribute>, 
         resource_name: attr.bk_property_name.clone(),
         obj_id: Some(attr.bk_obj_id.clone()),
         pre_data: pre.and_then(|p| serde_json::to_value(p).ok()),
-        cur_data: if action == "delete" { None } else { serde_json::to_value(attr).ok() },
+        cur_data: if action == "delete" {
+            None
+        } else {
+            serde_json::to_value(attr).ok()
+        },
         update_fields: fields,
     }
 }
 
 /// `create_object_attribute`.
-pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>, path_biz: Option<i64>) -> Result<Value, StoreError> {
+pub fn create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    body: &Map<String, Value>,
+    path_biz: Option<i64>,
+) -> Result<Value, StoreError> {
     let obj_id = match body.get("bk_obj_id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::String(_)) | None | Some(Value::Null) => {
@@ -96,17 +116,28 @@ pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>, path_
     input.retain(|k, _| {
         !matches!(
             k.as_str(),
-            "id" | "ispre" | "bk_issystem" | "bk_supplier_account" | "create_time" | "last_time" | "bk_property_group_name"
+            "id" | "ispre"
+                | "bk_issystem"
+                | "bk_supplier_account"
+                | "create_time"
+                | "last_time"
+                | "bk_property_group_name"
         )
     });
     input.insert("id".into(), Value::from(0));
     input.insert("bk_obj_id".into(), Value::String(object.bk_obj_id.clone()));
-    let biz_id = path_biz.or_else(|| body.get("bk_biz_id").and_then(loose_i64)).unwrap_or(0);
+    let biz_id = path_biz
+        .or_else(|| body.get("bk_biz_id").and_then(loose_i64))
+        .unwrap_or(0);
     input.insert("bk_biz_id".into(), Value::from(biz_id));
-    input.entry("bk_property_name").or_insert(Value::String(String::new()));
-    input.entry("bk_property_id").or_insert(Value::String(String::new()));
-    let mut attr: Attribute = serde_json::from_value(Value::Object(input))
-        .map_err(|_| DomainError::JsonUnmarshal)?;
+    input
+        .entry("bk_property_name")
+        .or_insert(Value::String(String::new()));
+    input
+        .entry("bk_property_id")
+        .or_insert(Value::String(String::new()));
+    let mut attr: Attribute =
+        serde_json::from_value(Value::Object(input)).map_err(|_| DomainError::JsonUnmarshal)?;
     attr.ispre = false;
     if !body.contains_key("ismultiple") {
         if let Some(t) = PropertyType::parse(&attr.bk_property_type) {
@@ -132,7 +163,13 @@ pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>, path_
 
 /// Unknown group ids fall back to `default` (`bizdefault`, created on demand, for
 /// business-private attributes).
-fn resolve_group(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, biz_id: i64, wanted: &str) -> Result<String, StoreError> {
+fn resolve_group(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    biz_id: i64,
+    wanted: &str,
+) -> Result<String, StoreError> {
     let existing = groups::of_model(tx, obj_id, biz_id)?;
     if existing.iter().any(|g| g.bk_group_id == wanted) {
         return Ok(wanted.to_string());
@@ -204,7 +241,9 @@ pub fn search(tx: &mut dyn Tx, filter: &Map<String, Value>) -> Result<Vec<Value>
         .map(|a| {
             let groups: Vec<AttributeGroup> = all_groups
                 .iter()
-                .filter(|g| g.bk_obj_id == a.bk_obj_id && (g.bk_biz_id == 0 || g.bk_biz_id == a.bk_biz_id))
+                .filter(|g| {
+                    g.bk_obj_id == a.bk_obj_id && (g.bk_biz_id == 0 || g.bk_biz_id == a.bk_biz_id)
+                })
                 .cloned()
                 .collect();
             attach_group_name(a, &groups)
@@ -213,7 +252,12 @@ pub fn search(tx: &mut dyn Tx, filter: &Map<String, Value>) -> Result<Vec<Value>
 }
 
 /// `update_object_attribute`.
-pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Value>) -> Result<(), StoreError> {
+pub fn update(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    id: i64,
+    body: &Map<String, Value>,
+) -> Result<(), StoreError> {
     let Some(old) = by_id(tx, id)? else {
         return Err(DomainError::NotFound.into());
     };
@@ -221,8 +265,16 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
     patch.retain(|k, _| {
         !matches!(
             k.as_str(),
-            "id" | "bk_obj_id" | "bk_property_id" | "bk_property_type" | "ispre" | "bk_supplier_account"
-                | "create_time" | "last_time" | "bk_property_group_name" | "bk_biz_id" | "bk_template_id"
+            "id" | "bk_obj_id"
+                | "bk_property_id"
+                | "bk_property_type"
+                | "ispre"
+                | "bk_supplier_account"
+                | "create_time"
+                | "last_time"
+                | "bk_property_group_name"
+                | "bk_biz_id"
+                | "bk_template_id"
         )
     });
     let mut new = validate_attribute_update(&old, &patch)?;
@@ -230,13 +282,22 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
         return Err(DomainError::MainlineRequiredAttr.into());
     }
     if patch.contains_key("bk_property_group") {
-        new.bk_property_group =
-            resolve_group(tx, ctx, &old.bk_obj_id, old.bk_biz_id, &new.bk_property_group)?;
+        new.bk_property_group = resolve_group(
+            tx,
+            ctx,
+            &old.bk_obj_id,
+            old.bk_biz_id,
+            &new.bk_property_group,
+        )?;
     }
     new.last_time = cmdb_domain::time::format_millis(ctx.now);
     let res = tx.execute(
         "UPDATE attribute SET property_name = ?, doc = ? WHERE id = ?",
-        &[new.bk_property_name.as_str().into(), encode(&new)?, SqlValue::Int(id)],
+        &[
+            new.bk_property_name.as_str().into(),
+            encode(&new)?,
+            SqlValue::Int(id),
+        ],
     );
     match res {
         Ok(_) => {}
@@ -245,13 +306,19 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
         }
         Err(e) => return Err(e),
     }
-    audit::record(tx, ctx, audit_entry("update", &new, Some(&old), Some(Value::Object(patch))))
+    audit::record(
+        tx,
+        ctx,
+        audit_entry("update", &new, Some(&old), Some(Value::Object(patch))),
+    )
 }
 
 /// `delete_object_attribute`: refused for attributes in unique rules or from templates;
 /// removes the field from every instance of the model.
 pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreError> {
-    let Some(old) = by_id(tx, id)? else { return Ok(()) };
+    let Some(old) = by_id(tx, id)? else {
+        return Ok(());
+    };
     if old.bk_template_id != 0 {
         return Err(DomainError::BuiltinItem("template attribute".into()).into());
     }

@@ -14,7 +14,10 @@ use crate::{SqlValue, StoreError, Tx};
 const UNCATEGORIZED: &str = "bk_uncategorized";
 
 /// All visible classifications matching an equality filter.
-pub fn search(tx: &mut dyn Tx, filter: &Map<String, Value>) -> Result<Vec<Classification>, StoreError> {
+pub fn search(
+    tx: &mut dyn Tx,
+    filter: &Map<String, Value>,
+) -> Result<Vec<Classification>, StoreError> {
     let all: Vec<Classification> =
         load_docs(tx, "SELECT doc FROM classification ORDER BY id", &[])?;
     Ok(all
@@ -26,13 +29,20 @@ pub fn search(tx: &mut dyn Tx, filter: &Map<String, Value>) -> Result<Vec<Classi
 
 /// Looks one up by its string id.
 pub fn get(tx: &mut dyn Tx, cls_id: &str) -> Result<Option<Classification>, StoreError> {
-    Ok(load_docs(tx, "SELECT doc FROM classification WHERE cls_id = ?", &[cls_id.into()])?
-        .into_iter()
-        .next())
+    Ok(load_docs(
+        tx,
+        "SELECT doc FROM classification WHERE cls_id = ?",
+        &[cls_id.into()],
+    )?
+    .into_iter()
+    .next())
 }
 
 /// Inserts a classification record as given (seed and create share it).
-pub(crate) fn insert(tx: &mut dyn Tx, mut record: Classification) -> Result<Classification, StoreError> {
+pub(crate) fn insert(
+    tx: &mut dyn Tx,
+    mut record: Classification,
+) -> Result<Classification, StoreError> {
     let id = tx.next_id("classification")?;
     record.id = id;
     let res = tx.execute(
@@ -57,8 +67,15 @@ pub(crate) fn insert(tx: &mut dyn Tx, mut record: Classification) -> Result<Clas
 }
 
 /// `create_classification`.
-pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Result<Classification, StoreError> {
-    let id_value = body.get("bk_classification_id").cloned().unwrap_or(Value::Null);
+pub fn create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    body: &Map<String, Value>,
+) -> Result<Classification, StoreError> {
+    let id_value = body
+        .get("bk_classification_id")
+        .cloned()
+        .unwrap_or(Value::Null);
     if id_value.is_null() {
         return Err(DomainError::NeedSet("bk_classification_id".into()).into());
     }
@@ -104,14 +121,23 @@ pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Re
 }
 
 fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<Classification>, StoreError> {
-    Ok(load_docs(tx, "SELECT doc FROM classification WHERE id = ?", &[SqlValue::Int(id)])?
-        .into_iter()
-        .next())
+    Ok(load_docs(
+        tx,
+        "SELECT doc FROM classification WHERE id = ?",
+        &[SqlValue::Int(id)],
+    )?
+    .into_iter()
+    .next())
 }
 
 /// `update_classification`: name and icon only; the uncategorized classification is silently
 /// left alone, a missing id is "no relevant data".
-pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Value>) -> Result<(), StoreError> {
+pub fn update(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    id: i64,
+    body: &Map<String, Value>,
+) -> Result<(), StoreError> {
     let Some(old) = by_id(tx, id)? else {
         return Err(DomainError::NotFound.into());
     };
@@ -130,7 +156,11 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
     }
     let res = tx.execute(
         "UPDATE classification SET cls_name = ?, doc = ? WHERE id = ?",
-        &[new.bk_classification_name.as_str().into(), encode(&new)?, SqlValue::Int(id)],
+        &[
+            new.bk_classification_name.as_str().into(),
+            encode(&new)?,
+            SqlValue::Int(id),
+        ],
     );
     match res {
         Ok(_) => {}
@@ -161,7 +191,9 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
 
 /// `delete_classification`: refused while models use it; a missing id succeeds.
 pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreError> {
-    let Some(old) = by_id(tx, id)? else { return Ok(()) };
+    let Some(old) = by_id(tx, id)? else {
+        return Ok(());
+    };
     if old.bk_classification_type == "inner" {
         return Err(DomainError::BuiltinItem("classification".into()).into());
     }
@@ -172,7 +204,10 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreErro
     if !used.is_empty() {
         return Err(DomainError::ClassificationHasModels.into());
     }
-    tx.execute("DELETE FROM classification WHERE id = ?", &[SqlValue::Int(id)])?;
+    tx.execute(
+        "DELETE FROM classification WHERE id = ?",
+        &[SqlValue::Int(id)],
+    )?;
     audit::record(
         tx,
         ctx,

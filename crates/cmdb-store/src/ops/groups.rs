@@ -11,7 +11,11 @@ use super::{objects, OpContext};
 use crate::{SqlValue, StoreError, Tx};
 
 /// Groups of a model visible in business `biz_id` (0 = global only), by index.
-pub fn of_model(tx: &mut dyn Tx, obj_id: &str, biz_id: i64) -> Result<Vec<AttributeGroup>, StoreError> {
+pub fn of_model(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    biz_id: i64,
+) -> Result<Vec<AttributeGroup>, StoreError> {
     let mut groups: Vec<AttributeGroup> = load_docs(
         tx,
         "SELECT doc FROM attribute_group WHERE obj_id = ? AND (biz_id = 0 OR biz_id = ?)",
@@ -22,13 +26,20 @@ pub fn of_model(tx: &mut dyn Tx, obj_id: &str, biz_id: i64) -> Result<Vec<Attrib
 }
 
 fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<AttributeGroup>, StoreError> {
-    Ok(load_docs(tx, "SELECT doc FROM attribute_group WHERE id = ?", &[SqlValue::Int(id)])?
-        .into_iter()
-        .next())
+    Ok(load_docs(
+        tx,
+        "SELECT doc FROM attribute_group WHERE id = ?",
+        &[SqlValue::Int(id)],
+    )?
+    .into_iter()
+    .next())
 }
 
 /// Inserts a group record, assigning its id.
-pub(crate) fn insert(tx: &mut dyn Tx, mut group: AttributeGroup) -> Result<AttributeGroup, StoreError> {
+pub(crate) fn insert(
+    tx: &mut dyn Tx,
+    mut group: AttributeGroup,
+) -> Result<AttributeGroup, StoreError> {
     group.id = tx.next_id("attribute_group")?;
     let res = tx.execute(
         "INSERT INTO attribute_group (id, obj_id, biz_id, group_id, group_name, doc) VALUES (?, ?, ?, ?, ?, ?)",
@@ -43,7 +54,9 @@ pub(crate) fn insert(tx: &mut dyn Tx, mut group: AttributeGroup) -> Result<Attri
     );
     match res {
         Ok(_) => Ok(group),
-        Err(e) if e.is_unique_on("group_id") => Err(DomainError::Duplicate("bk_group_id".into()).into()),
+        Err(e) if e.is_unique_on("group_id") => {
+            Err(DomainError::Duplicate("bk_group_id".into()).into())
+        }
         Err(e) if e.is_unique_on("group_name") => {
             Err(DomainError::Duplicate("bk_group_name".into()).into())
         }
@@ -61,24 +74,44 @@ fn entry(action: &'static str, g: &AttributeGroup, pre: Option<&AttributeGroup>)
         resource_name: g.bk_group_name.clone(),
         obj_id: Some(g.bk_obj_id.clone()),
         pre_data: pre.and_then(|p| serde_json::to_value(p).ok()),
-        cur_data: if action == "delete" { None } else { serde_json::to_value(g).ok() },
+        cur_data: if action == "delete" {
+            None
+        } else {
+            serde_json::to_value(g).ok()
+        },
         update_fields: None,
     }
 }
 
 /// `POST /api/v3/create/objectattgroup`.
-pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Result<AttributeGroup, StoreError> {
+pub fn create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    body: &Map<String, Value>,
+) -> Result<AttributeGroup, StoreError> {
     let obj_id = validate_model_id("bk_obj_id", body.get("bk_obj_id").unwrap_or(&Value::Null))?;
     if objects::get(tx, &obj_id)?.is_none() {
         return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
     }
-    let group_id = validate_model_id("bk_group_id", body.get("bk_group_id").unwrap_or(&Value::Null))?;
-    let group_name =
-        validate_model_name("bk_group_name", body.get("bk_group_name").unwrap_or(&Value::Null))?;
+    let group_id = validate_model_id(
+        "bk_group_id",
+        body.get("bk_group_id").unwrap_or(&Value::Null),
+    )?;
+    let group_name = validate_model_name(
+        "bk_group_name",
+        body.get("bk_group_name").unwrap_or(&Value::Null),
+    )?;
     let biz_id = body.get("bk_biz_id").and_then(loose_i64).unwrap_or(0);
     let index = match body.get("bk_group_index") {
         Some(v) => loose_i64(v).ok_or_else(|| DomainError::NeedInt("bk_group_index".into()))?,
-        None => of_model(tx, &obj_id, biz_id)?.iter().map(|g| g.bk_group_index).max().unwrap_or(0) + 1,
+        None => {
+            of_model(tx, &obj_id, biz_id)?
+                .iter()
+                .map(|g| g.bk_group_index)
+                .max()
+                .unwrap_or(0)
+                + 1
+        }
     };
     let group = insert(
         tx,
@@ -90,7 +123,10 @@ pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Re
             bk_group_index: index,
             bk_isdefault: false,
             ispre: false,
-            is_collapse: body.get("is_collapse").and_then(Value::as_bool).unwrap_or(false),
+            is_collapse: body
+                .get("is_collapse")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             bk_biz_id: biz_id,
             bk_supplier_account: ctx.supplier.clone(),
         },
@@ -100,7 +136,11 @@ pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Re
 }
 
 /// `PUT /api/v3/update/objectattgroup`: `{"condition":{"id":N},"data":{...}}`.
-pub fn update(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Result<(), StoreError> {
+pub fn update(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    body: &Map<String, Value>,
+) -> Result<(), StoreError> {
     let id = body
         .get("condition")
         .and_then(|c| c.get("id"))
@@ -118,14 +158,21 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Re
         new.bk_group_name = validate_model_name("bk_group_name", v)?;
     }
     if let Some(v) = data.get("bk_group_index") {
-        new.bk_group_index = loose_i64(v).ok_or_else(|| DomainError::NeedInt("bk_group_index".into()))?;
+        new.bk_group_index =
+            loose_i64(v).ok_or_else(|| DomainError::NeedInt("bk_group_index".into()))?;
     }
     if let Some(v) = data.get("is_collapse") {
-        new.is_collapse = v.as_bool().ok_or_else(|| DomainError::NeedBool("is_collapse".into()))?;
+        new.is_collapse = v
+            .as_bool()
+            .ok_or_else(|| DomainError::NeedBool("is_collapse".into()))?;
     }
     let res = tx.execute(
         "UPDATE attribute_group SET group_name = ?, doc = ? WHERE id = ?",
-        &[new.bk_group_name.as_str().into(), encode(&new)?, SqlValue::Int(id)],
+        &[
+            new.bk_group_name.as_str().into(),
+            encode(&new)?,
+            SqlValue::Int(id),
+        ],
     );
     match res {
         Ok(_) => {}
@@ -139,7 +186,9 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Re
 
 /// `DELETE /api/v3/delete/objectattgroup/{id}`.
 pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreError> {
-    let Some(old) = by_id(tx, id)? else { return Ok(()) };
+    let Some(old) = by_id(tx, id)? else {
+        return Ok(());
+    };
     if old.bk_isdefault || old.ispre {
         return Err(DomainError::BuiltinItem("attribute group".into()).into());
     }
@@ -151,7 +200,10 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreErro
     if attrs.iter().any(|a| a.bk_property_group == old.bk_group_id) {
         return Err(DomainError::GroupHasAttributes.into());
     }
-    tx.execute("DELETE FROM attribute_group WHERE id = ?", &[SqlValue::Int(id)])?;
+    tx.execute(
+        "DELETE FROM attribute_group WHERE id = ?",
+        &[SqlValue::Int(id)],
+    )?;
     audit::record(tx, ctx, entry("delete", &old, Some(&old)))
 }
 
@@ -164,10 +216,20 @@ pub fn move_properties(tx: &mut dyn Tx, ctx: &OpContext, body: &Value) -> Result
         _ => return Err(DomainError::JsonUnmarshal.into()),
     };
     for item in items {
-        let cond = item.get("condition").ok_or_else(|| DomainError::NeedSet("condition".into()))?;
-        let data = item.get("data").ok_or_else(|| DomainError::NeedSet("data".into()))?;
-        let obj_id = cond.get("bk_obj_id").and_then(Value::as_str).unwrap_or_default();
-        let prop = cond.get("bk_property_id").and_then(Value::as_str).unwrap_or_default();
+        let cond = item
+            .get("condition")
+            .ok_or_else(|| DomainError::NeedSet("condition".into()))?;
+        let data = item
+            .get("data")
+            .ok_or_else(|| DomainError::NeedSet("data".into()))?;
+        let obj_id = cond
+            .get("bk_obj_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let prop = cond
+            .get("bk_property_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let attrs: Vec<Attribute> = load_docs(
             tx,
             "SELECT doc FROM attribute WHERE obj_id = ? AND property_id = ?",
@@ -178,7 +240,10 @@ pub fn move_properties(tx: &mut dyn Tx, ctx: &OpContext, body: &Value) -> Result
         };
         let old = attr.clone();
         if let Some(g) = data.get("bk_property_group").and_then(Value::as_str) {
-            if !of_model(tx, obj_id, attr.bk_biz_id)?.iter().any(|x| x.bk_group_id == g) {
+            if !of_model(tx, obj_id, attr.bk_biz_id)?
+                .iter()
+                .any(|x| x.bk_group_id == g)
+            {
                 return Err(DomainError::IsInvalid("bk_property_group".into()).into());
             }
             attr.bk_property_group = g.to_string();
@@ -211,7 +276,11 @@ pub fn move_properties(tx: &mut dyn Tx, ctx: &OpContext, body: &Value) -> Result
 }
 
 /// `PUT /api/v3/update/objectattgroup/groupindex`: swap the indexes of exactly two groups.
-pub fn swap_index(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Result<(), StoreError> {
+pub fn swap_index(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    body: &Map<String, Value>,
+) -> Result<(), StoreError> {
     let ids: Vec<i64> = body
         .get("id")
         .or_else(|| body.get("ids"))
@@ -226,7 +295,10 @@ pub fn swap_index(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -
     };
     std::mem::swap(&mut ga.bk_group_index, &mut gb.bk_group_index);
     for g in [&ga, &gb] {
-        tx.execute("UPDATE attribute_group SET doc = ? WHERE id = ?", &[encode(g)?, SqlValue::Int(g.id)])?;
+        tx.execute(
+            "UPDATE attribute_group SET doc = ? WHERE id = ?",
+            &[encode(g)?, SqlValue::Int(g.id)],
+        )?;
         audit::record(tx, ctx, entry("update", g, None))?;
     }
     Ok(())

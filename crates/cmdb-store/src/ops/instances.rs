@@ -1,7 +1,9 @@
 //! General instances (20-instances.md): create, update, delete and search of instances of
 //! custom models and custom mainline levels.
 
-use cmdb_domain::attribute::{fill_value, validate_mainline_inst_name, validate_value, PropertyType};
+use cmdb_domain::attribute::{
+    fill_value, validate_mainline_inst_name, validate_value, PropertyType,
+};
 use cmdb_domain::model::is_builtin_instance_model;
 use cmdb_domain::DomainError;
 use serde_json::{Map, Value};
@@ -15,25 +17,42 @@ use crate::{SqlValue, StoreError, Tx};
 
 /// Keys kept verbatim on create without type validation (20-instances §3.2); the server then
 /// overwrites the ones it owns.
-const PASSTHROUGH_KEYS: &[&str] = &["bk_biz_id", "bk_parent_id", "default", "bk_data_status", "bk_process_id"];
+const PASSTHROUGH_KEYS: &[&str] = &[
+    "bk_biz_id",
+    "bk_parent_id",
+    "default",
+    "bk_data_status",
+    "bk_process_id",
+];
 
 /// Id sequence shared by all custom models (20-instances §1).
 pub const INSTANCE_SEQUENCE: &str = "inst";
 
 fn audit_kinds(schema: &ModelSchema) -> (&'static str, &'static str, &'static str) {
     if schema.is_mainline() {
-        ("business_resource", "mainline_instance", "mainline_instance")
+        (
+            "business_resource",
+            "mainline_instance",
+            "mainline_instance",
+        )
     } else {
         ("model_instance", "model_instance", "object_instance")
     }
 }
 
 fn inst_name(doc: &Map<String, Value>) -> String {
-    doc.get("bk_inst_name").and_then(Value::as_str).unwrap_or_default().to_string()
+    doc.get("bk_inst_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Loads one stored instance document.
-pub fn get_doc(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<Option<Map<String, Value>>, StoreError> {
+pub fn get_doc(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    inst_id: i64,
+) -> Result<Option<Map<String, Value>>, StoreError> {
     let rows = tx.query(
         "SELECT data FROM instance WHERE obj_id = ? AND inst_id = ?",
         &[obj_id.into(), SqlValue::Int(inst_id)],
@@ -41,7 +60,9 @@ pub fn get_doc(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<Option<Map
     match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
         Some(cell) => match cell.into_json()? {
             Value::Object(m) => Ok(Some(m)),
-            _ => Err(StoreError::Corrupt("instance document is not an object".into())),
+            _ => Err(StoreError::Corrupt(
+                "instance document is not an object".into(),
+            )),
         },
         None => Ok(None),
     }
@@ -57,10 +78,17 @@ fn instance_exists(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<bool, 
 }
 
 /// Writes the unique-rule rows of an instance; a taken key is the duplicate error.
-fn insert_unique_keys(tx: &mut dyn Tx, schema: &ModelSchema, inst_id: i64, doc: &Map<String, Value>) -> Result<(), StoreError> {
+fn insert_unique_keys(
+    tx: &mut dyn Tx,
+    schema: &ModelSchema,
+    inst_id: i64,
+    doc: &Map<String, Value>,
+) -> Result<(), StoreError> {
     let by_id = schema.attrs_by_id();
     for rule in &schema.uniques {
-        let Some(key) = key_of(rule, &by_id, doc) else { continue };
+        let Some(key) = key_of(rule, &by_id, doc) else {
+            continue;
+        };
         let res = tx.execute(
             "INSERT INTO instance_unique (rule_id, key, obj_id, inst_id) VALUES (?, ?, ?, ?)",
             &[
@@ -83,8 +111,14 @@ fn insert_unique_keys(tx: &mut dyn Tx, schema: &ModelSchema, inst_id: i64, doc: 
 
 /// Step 6 of create_inst: custom mainline levels below another custom level need an existing
 /// parent instance in the business.
-fn check_mainline_parent(tx: &mut dyn Tx, schema: &ModelSchema, body: &Map<String, Value>) -> Result<(), StoreError> {
-    let Some(parent) = schema.mainline_parent.as_deref() else { return Ok(()) };
+fn check_mainline_parent(
+    tx: &mut dyn Tx,
+    schema: &ModelSchema,
+    body: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    let Some(parent) = schema.mainline_parent.as_deref() else {
+        return Ok(());
+    };
     if parent == "biz" {
         return Ok(());
     }
@@ -108,7 +142,10 @@ fn check_mainline_parent(tx: &mut dyn Tx, schema: &ModelSchema, body: &Map<Strin
 
 /// Validates a create body against the schema and builds the document to store (without the
 /// server-owned fields). Errors are those of coreservice's `validCreateInstanceData`.
-fn build_create_doc(schema: &ModelSchema, body: &Map<String, Value>) -> Result<Map<String, Value>, DomainError> {
+fn build_create_doc(
+    schema: &ModelSchema,
+    body: &Map<String, Value>,
+) -> Result<Map<String, Value>, DomainError> {
     for a in &schema.attrs {
         if a.attr.isrequired && !body.contains_key(&a.attr.bk_property_id) {
             return Err(DomainError::NeedSet(a.attr.bk_property_id.clone()));
@@ -136,7 +173,9 @@ fn build_create_doc(schema: &ModelSchema, body: &Map<String, Value>) -> Result<M
             doc.insert(key.clone(), value.clone());
             continue;
         }
-        let Some(attr) = schema.attr(key) else { continue };
+        let Some(attr) = schema.attr(key) else {
+            continue;
+        };
         if attr.ptype == Some(PropertyType::Innertable) {
             continue;
         }
@@ -150,7 +189,12 @@ fn build_create_doc(schema: &ModelSchema, body: &Map<String, Value>) -> Result<M
 }
 
 /// `create_inst`: validates, stores and returns the new instance document.
-pub fn create(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, body: &Map<String, Value>) -> Result<Value, StoreError> {
+pub fn create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    body: &Map<String, Value>,
+) -> Result<Value, StoreError> {
     if is_builtin_instance_model(obj_id) {
         return Err(DomainError::InnerModelForbidden.into());
     }
@@ -163,7 +207,12 @@ pub fn create(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, body: &Map<String,
 }
 
 /// `create_inst` once the schema is known (batch create reuses it per item).
-pub fn create_with_schema(tx: &mut dyn Tx, ctx: &OpContext, schema: &ModelSchema, body: &Map<String, Value>) -> Result<Value, StoreError> {
+pub fn create_with_schema(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    schema: &ModelSchema,
+    body: &Map<String, Value>,
+) -> Result<Value, StoreError> {
     let obj_id = schema.object.bk_obj_id.as_str();
     if schema.object.bk_ispaused {
         return Err(DomainError::ModelPaused.into());
@@ -181,7 +230,10 @@ pub fn create_with_schema(tx: &mut dyn Tx, ctx: &OpContext, schema: &ModelSchema
     let stamp = cmdb_domain::time::format_millis(ctx.now);
     doc.insert("bk_inst_id".into(), Value::from(inst_id));
     doc.insert("bk_obj_id".into(), Value::String(obj_id.to_string()));
-    doc.insert("bk_supplier_account".into(), Value::String(ctx.supplier.clone()));
+    doc.insert(
+        "bk_supplier_account".into(),
+        Value::String(ctx.supplier.clone()),
+    );
     doc.insert("create_time".into(), Value::String(stamp.clone()));
     doc.insert("last_time".into(), Value::String(stamp.clone()));
     for (key, value) in [
@@ -220,7 +272,11 @@ pub fn create_with_schema(tx: &mut dyn Tx, ctx: &OpContext, schema: &ModelSchema
             action: "create",
             biz_id,
             resource_id: Value::from(inst_id),
-            resource_name: doc.get("bk_inst_name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            resource_name: doc
+                .get("bk_inst_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             obj_id: Some(obj_id.to_string()),
             pre_data: None,
             cur_data: Some(doc.clone()),
@@ -232,18 +288,26 @@ pub fn create_with_schema(tx: &mut dyn Tx, ctx: &OpContext, schema: &ModelSchema
 }
 
 /// Validates and applies an update body to a stored document; returns the fields applied.
-fn apply_update(schema: &ModelSchema, doc: &mut Map<String, Value>, body: &Map<String, Value>) -> Result<Map<String, Value>, DomainError> {
+fn apply_update(
+    schema: &ModelSchema,
+    doc: &mut Map<String, Value>,
+    body: &Map<String, Value>,
+) -> Result<Map<String, Value>, DomainError> {
     let mut applied = Map::new();
     for (key, value) in body {
         if matches!(key.as_str(), "bk_parent_id" | "bk_biz_id" | "bk_inst_id") {
             continue;
         }
-        let Some(attr) = schema.attr(key) else { continue };
+        let Some(attr) = schema.attr(key) else {
+            continue;
+        };
         if !attr.attr.editable || attr.ptype == Some(PropertyType::Innertable) {
             continue;
         }
         if attr.ptype == Some(PropertyType::IdRule)
-            && doc.get(key).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+            && doc
+                .get(key)
+                .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
         {
             return Err(DomainError::IsInvalid(key.clone()).wrap());
         }
@@ -263,7 +327,13 @@ fn apply_update(schema: &ModelSchema, doc: &mut Map<String, Value>, body: &Map<S
 }
 
 /// `update_inst` of one instance (batch update runs it per item in one transaction).
-pub fn update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, inst_id: i64, body: &Map<String, Value>) -> Result<(), StoreError> {
+pub fn update(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    inst_id: i64,
+    body: &Map<String, Value>,
+) -> Result<(), StoreError> {
     if is_builtin_instance_model(obj_id) && obj_id != "host" {
         return Err(DomainError::InnerModelForbidden.into());
     }
@@ -310,7 +380,11 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, inst_id: i64, body
             action: "update",
             biz_id,
             resource_id: Value::from(inst_id),
-            resource_name: doc.get("bk_inst_name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            resource_name: doc
+                .get("bk_inst_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             obj_id: Some(obj_id.to_string()),
             pre_data: Some(Value::Object(old)),
             cur_data: Some(doc.clone()),
@@ -321,7 +395,12 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, inst_id: i64, body
 }
 
 /// `batch_update_inst`: every item or none.
-pub fn batch_update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, items: &[(i64, Map<String, Value>)]) -> Result<(), StoreError> {
+pub fn batch_update(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    items: &[(i64, Map<String, Value>)],
+) -> Result<(), StoreError> {
     for (inst_id, data) in items {
         update(tx, ctx, obj_id, *inst_id, data)?;
     }
@@ -330,7 +409,12 @@ pub fn batch_update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, items: &[(i6
 
 /// `delete_inst` / `batch_delete_inst`: missing ids are ignored; instances with live
 /// associations are refused; associations whose other end is gone are cleaned.
-pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, inst_ids: &[i64]) -> Result<(), StoreError> {
+pub fn delete(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    inst_ids: &[i64],
+) -> Result<(), StoreError> {
     if is_builtin_instance_model(obj_id) {
         return Err(DomainError::InnerModelForbidden.into());
     }
@@ -338,7 +422,9 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, inst_ids: &[i64]) 
         return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
     };
     for &inst_id in inst_ids {
-        let Some(old) = get_doc(tx, obj_id, inst_id)? else { continue };
+        let Some(old) = get_doc(tx, obj_id, inst_id)? else {
+            continue;
+        };
         guard_associations(tx, obj_id, inst_id)?;
         tx.execute(
             "DELETE FROM instance WHERE obj_id = ? AND inst_id = ?",
@@ -359,7 +445,11 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, inst_ids: &[i64]) 
                 action: "delete",
                 biz_id: doc.get("bk_biz_id").and_then(loose_i64).unwrap_or(0),
                 resource_id: Value::from(inst_id),
-                resource_name: doc.get("bk_inst_name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                resource_name: doc
+                    .get("bk_inst_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 obj_id: Some(obj_id.to_string()),
                 pre_data: Some(doc.clone()),
                 cur_data: None,
@@ -395,7 +485,10 @@ fn guard_associations(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<(),
         stale.push(id);
     }
     for id in stale {
-        tx.execute("DELETE FROM instance_association WHERE id = ?", &[SqlValue::Int(id)])?;
+        tx.execute(
+            "DELETE FROM instance_association WHERE id = ?",
+            &[SqlValue::Int(id)],
+        )?;
     }
     Ok(())
 }
@@ -414,7 +507,12 @@ pub struct BatchCreateResult {
 
 /// `batch_create_inst`: not atomic -- each item runs in its own savepoint, so a failing item
 /// leaves the others in place, but the whole batch is still one durable commit.
-pub fn batch_create(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, details: &[Map<String, Value>]) -> Result<BatchCreateResult, StoreError> {
+pub fn batch_create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    details: &[Map<String, Value>],
+) -> Result<BatchCreateResult, StoreError> {
     if is_builtin_instance_model(obj_id) {
         return Err(DomainError::InnerModelForbidden.into());
     }
@@ -444,7 +542,10 @@ pub fn batch_create(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, details: &[M
         match create_with_schema(tx, ctx, item_schema, item) {
             Ok(doc) => {
                 tx.execute_batch("RELEASE SAVEPOINT batch_item")?;
-                out.created.push((index, doc.get("bk_inst_id").and_then(Value::as_i64).unwrap_or(0)));
+                out.created.push((
+                    index,
+                    doc.get("bk_inst_id").and_then(Value::as_i64).unwrap_or(0),
+                ));
             }
             Err(e @ StoreError::Domain(_)) | Err(e @ StoreError::UniqueViolation { .. }) => {
                 tx.execute_batch("ROLLBACK TO SAVEPOINT batch_item; RELEASE SAVEPOINT batch_item")?;
@@ -477,18 +578,32 @@ fn load_schema_for_search(tx: &mut dyn Tx, obj_id: &str) -> Result<ModelSchema, 
     if is_builtin_instance_model(obj_id) {
         return Err(DomainError::InnerModelForbidden.into());
     }
-    ModelSchema::load(tx, obj_id, 0)?.ok_or_else(|| DomainError::IsInvalid("bk_obj_id".into()).into())
+    ModelSchema::load(tx, obj_id, 0)?
+        .ok_or_else(|| DomainError::IsInvalid("bk_obj_id".into()).into())
 }
 
-fn where_clause(tx: &dyn Tx, obj_id: &str, filter: &cmdb_domain::filter::Expr) -> Result<crate::sql::SqlBuilder, StoreError> {
+fn where_clause(
+    tx: &dyn Tx,
+    obj_id: &str,
+    filter: &cmdb_domain::filter::Expr,
+) -> Result<crate::sql::SqlBuilder, StoreError> {
     let mut b = crate::sql::SqlBuilder::new();
-    b.push(" FROM instance WHERE obj_id = ").bind(obj_id).push(" AND (");
+    b.push(" FROM instance WHERE obj_id = ")
+        .bind(obj_id)
+        .push(" AND (");
     crate::sql::compile::compile_where(filter, tx.dialect(), "data", &mut b)?;
     b.push(")");
     Ok(b)
 }
 
-fn run_query(tx: &mut dyn Tx, obj_id: &str, q: &Query, count: bool, info: bool, fields: Option<&[String]>) -> Result<Found, StoreError> {
+fn run_query(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    q: &Query,
+    count: bool,
+    info: bool,
+    fields: Option<&[String]>,
+) -> Result<Found, StoreError> {
     let total = if count {
         let w = where_clause(tx, obj_id, &q.filter)?;
         let rows = tx.query(&format!("SELECT COUNT(*){}", w.sql), &w.params)?;
@@ -506,21 +621,28 @@ fn run_query(tx: &mut dyn Tx, obj_id: &str, q: &Query, count: bool, info: bool, 
         }
         b.push("inst_id");
         if let Some(limit) = q.limit {
-            b.push(" LIMIT ").bind(SqlValue::Int(limit.min(i64::MAX as u64) as i64));
+            b.push(" LIMIT ")
+                .bind(SqlValue::Int(limit.min(i64::MAX as u64) as i64));
         } else if q.start > 0 {
             b.push(" LIMIT ").bind(SqlValue::Int(i64::MAX));
         }
         if q.start > 0 {
-            b.push(" OFFSET ").bind(SqlValue::Int(q.start.min(i64::MAX as u64) as i64));
+            b.push(" OFFSET ")
+                .bind(SqlValue::Int(q.start.min(i64::MAX as u64) as i64));
         }
         let rows = tx.query(&format!("SELECT data{}", b.sql), &b.params)?;
         for row in rows {
-            let Some(cell) = row.into_iter().next() else { continue };
+            let Some(cell) = row.into_iter().next() else {
+                continue;
+            };
             let doc = cell.into_json()?;
             docs.push(project(doc, fields));
         }
     }
-    Ok(Found { count: total, info: docs })
+    Ok(Found {
+        count: total,
+        info: docs,
+    })
 }
 
 /// Keeps only `fields` (those the document has); no list or an empty one keeps everything.
@@ -544,7 +666,11 @@ fn string_list(value: Option<&Value>, path: &str) -> Result<Option<Vec<String>>,
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| DomainError::ParamsInvalid(path.into())))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| DomainError::ParamsInvalid(path.into()))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
         Some(_) => Err(DomainError::JsonUnmarshal),
@@ -552,29 +678,56 @@ fn string_list(value: Option<&Value>, path: &str) -> Result<Option<Vec<String>>,
 }
 
 /// `search_object_instances` / `count_object_instances` (pkg/filter `conditions`).
-pub fn search_object_instances(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>, count_only: bool) -> Result<Found, StoreError> {
+pub fn search_object_instances(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    body: &Map<String, Value>,
+    count_only: bool,
+) -> Result<Found, StoreError> {
     use cmdb_domain::filter::{parse_expression, parse_time_condition, Expr, Page};
     let schema = load_schema_for_search(tx, obj_id)?;
     let null = Value::Null;
-    let conditions = parse_expression(body.get("conditions").unwrap_or(&null), &schema, "conditions")?;
-    let time = parse_time_condition(body.get("time_condition").unwrap_or(&null), &schema, "time_condition")?;
+    let conditions = parse_expression(
+        body.get("conditions").unwrap_or(&null),
+        &schema,
+        "conditions",
+    )?;
+    let time = parse_time_condition(
+        body.get("time_condition").unwrap_or(&null),
+        &schema,
+        "time_condition",
+    )?;
     let filter = Expr::And(vec![conditions, time]);
     if count_only {
-        let q = Query { filter, sort: Vec::new(), start: 0, limit: None };
+        let q = Query {
+            filter,
+            sort: Vec::new(),
+            start: 0,
+            limit: None,
+        };
         return run_query(tx, obj_id, &q, true, false, None);
     }
     let page = Page::parse(body.get("page").unwrap_or(&null), "page")?;
     page.validate_limit(cmdb_domain::filter::page::MAX_INSTANCE_LIMIT, "page")?;
     let sort = page.sort_fields(&schema, "page")?;
     let fields = string_list(body.get("fields"), "fields")?;
-    let q = Query { filter, sort, start: page.start, limit: page.limit_opt() };
+    let q = Query {
+        filter,
+        sort,
+        start: page.start,
+        limit: page.limit_opt(),
+    };
     let mut found = run_query(tx, obj_id, &q, false, true, fields.as_deref())?;
     found.count = None;
     Ok(found)
 }
 
 /// `search_inst_by_object`: legacy `condition` map, `fields` list, legacy paging.
-pub fn search_by_object(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> Result<Found, StoreError> {
+pub fn search_by_object(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    body: &Map<String, Value>,
+) -> Result<Found, StoreError> {
     use cmdb_domain::filter::{parse_condition, Page};
     let schema = load_schema_for_search(tx, obj_id)?;
     let null = Value::Null;
@@ -583,13 +736,22 @@ pub fn search_by_object(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>
     page.validate_max(true, "page")?;
     let sort = page.sort_fields(&schema, "page")?;
     let fields = string_list(body.get("fields"), "fields")?;
-    let q = Query { filter, sort, start: page.start, limit: page.limit_opt() };
+    let q = Query {
+        filter,
+        sort,
+        start: page.start,
+        limit: page.limit_opt(),
+    };
     run_query(tx, obj_id, &q, true, true, fields.as_deref())
 }
 
 /// `search_inst`: per-model condition lists; conditions on other models select the target
 /// instances associated with the matching instances of that model (20-instances §8).
-pub fn search_inst(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> Result<Found, StoreError> {
+pub fn search_inst(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    body: &Map<String, Value>,
+) -> Result<Found, StoreError> {
     use cmdb_domain::filter::{parse_condition_list, parse_time_condition, Expr, Page, RegexMode};
     let schema = load_schema_for_search(tx, obj_id)?;
     let null = Value::Null;
@@ -601,7 +763,12 @@ pub fn search_inst(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> 
             for (model, list) in by_model {
                 let path = format!("condition.{model}");
                 if model == obj_id {
-                    parts.push(parse_condition_list(list, &schema, &path, RegexMode::Literal)?);
+                    parts.push(parse_condition_list(
+                        list,
+                        &schema,
+                        &path,
+                        RegexMode::Literal,
+                    )?);
                 } else {
                     let Some(other) = ModelSchema::load(tx, model, 0)? else {
                         return Err(DomainError::IsInvalid(path).into());
@@ -613,7 +780,11 @@ pub fn search_inst(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> 
         }
         Some(_) => return Err(DomainError::JsonUnmarshal.into()),
     }
-    parts.push(parse_time_condition(body.get("time_condition").unwrap_or(&null), &schema, "time_condition")?);
+    parts.push(parse_time_condition(
+        body.get("time_condition").unwrap_or(&null),
+        &schema,
+        "time_condition",
+    )?);
     let page = Page::parse(body.get("page").unwrap_or(&null), "page")?;
     page.validate_max(true, "page")?;
     let sort = page.sort_fields(&schema, "page")?;
@@ -623,7 +794,12 @@ pub fn search_inst(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> 
         Some(_) => return Err(DomainError::JsonUnmarshal.into()),
     };
     let filter = Expr::And(parts);
-    let q = Query { filter, sort, start: page.start, limit: page.limit_opt() };
+    let q = Query {
+        filter,
+        sort,
+        start: page.start,
+        limit: page.limit_opt(),
+    };
     if others.is_empty() {
         return run_query(tx, obj_id, &q, true, true, fields.as_deref());
     }
@@ -650,7 +826,9 @@ pub fn search_inst(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> 
     count_sql.push_str(&restrict.sql);
     let mut params = base.params.clone();
     params.extend(restrict.params.iter().cloned());
-    let total = scalar_i64(&tx.query(&count_sql, &params)?).unwrap_or(0).max(0) as u64;
+    let total = scalar_i64(&tx.query(&count_sql, &params)?)
+        .unwrap_or(0)
+        .max(0) as u64;
     let mut b = crate::sql::SqlBuilder::new();
     b.sql = format!("SELECT data{} AND {} ORDER BY ", base.sql, restrict.sql);
     b.params = params;
@@ -659,13 +837,19 @@ pub fn search_inst(tx: &mut dyn Tx, obj_id: &str, body: &Map<String, Value>) -> 
         b.push(", ");
     }
     b.push("inst_id");
-    b.push(" LIMIT ").bind(SqlValue::Int(q.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64)));
-    b.push(" OFFSET ").bind(SqlValue::Int(q.start.min(i64::MAX as u64) as i64));
+    b.push(" LIMIT ").bind(SqlValue::Int(
+        q.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64),
+    ));
+    b.push(" OFFSET ")
+        .bind(SqlValue::Int(q.start.min(i64::MAX as u64) as i64));
     let mut info = Vec::new();
     for row in tx.query(&b.sql, &b.params)? {
         if let Some(cell) = row.into_iter().next() {
             info.push(project(cell.into_json()?, fields.as_deref()));
         }
     }
-    Ok(Found { count: Some(total), info })
+    Ok(Found {
+        count: Some(total),
+        info,
+    })
 }

@@ -6,12 +6,12 @@
 //! Writes append their audit record and change event through [`audit::record`] inside the same
 //! transaction, so no acknowledged write lacks them and no rolled-back write has them.
 
+pub mod attributes;
 pub mod audit;
 pub mod classifications;
 pub mod groups;
 pub mod instances;
 pub mod objects;
-pub mod attributes;
 pub mod schema_cache;
 pub mod seed;
 pub mod uniques;

@@ -2,7 +2,9 @@
 //! and the model associations the topology graph is drawn from.
 
 use cmdb_domain::attribute::{check_no_bk_prefix, validate_model_id, validate_model_name};
-use cmdb_domain::model::{Attribute, AttributeGroup, Object, ObjectAssociation, UniqueKey, UniqueRule};
+use cmdb_domain::model::{
+    Attribute, AttributeGroup, Object, ObjectAssociation, UniqueKey, UniqueRule,
+};
 use cmdb_domain::DomainError;
 use serde_json::{json, Map, Value};
 
@@ -13,8 +15,21 @@ use crate::{SqlValue, StoreError, Tx};
 
 /// Model ids that exist from the first start and can never be re-created.
 pub const BUILTIN_OBJECT_IDS: &[&str] = &[
-    "biz", "set", "module", "host", "plat", "process", "bk_biz_set_obj", "bk_project",
-    "bk_switch", "bk_router", "bk_load_balance", "bk_firewall", "bk_weblogic", "bk_apache", "bk_tomcat",
+    "biz",
+    "set",
+    "module",
+    "host",
+    "plat",
+    "process",
+    "bk_biz_set_obj",
+    "bk_project",
+    "bk_switch",
+    "bk_router",
+    "bk_load_balance",
+    "bk_firewall",
+    "bk_weblogic",
+    "bk_apache",
+    "bk_tomcat",
 ];
 
 /// Upstream's per-model collection name (`cc_ObjectBase_<supplier>_pub_<id>`) must fit 115 bytes.
@@ -22,15 +37,23 @@ const MAX_COLLECTION_NAME: usize = 115;
 
 /// Looks a model up by `bk_obj_id`.
 pub fn get(tx: &mut dyn Tx, obj_id: &str) -> Result<Option<Object>, StoreError> {
-    Ok(load_docs(tx, "SELECT doc FROM object WHERE obj_id = ?", &[obj_id.into()])?
-        .into_iter()
-        .next())
+    Ok(load_docs(
+        tx,
+        "SELECT doc FROM object WHERE obj_id = ?",
+        &[obj_id.into()],
+    )?
+    .into_iter()
+    .next())
 }
 
 fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<Object>, StoreError> {
-    Ok(load_docs(tx, "SELECT doc FROM object WHERE id = ?", &[SqlValue::Int(id)])?
-        .into_iter()
-        .next())
+    Ok(load_docs(
+        tx,
+        "SELECT doc FROM object WHERE id = ?",
+        &[SqlValue::Int(id)],
+    )?
+    .into_iter()
+    .next())
 }
 
 /// `search_objects`: equality filter over model records.
@@ -54,7 +77,10 @@ pub fn mainline_parent(tx: &mut dyn Tx, obj_id: &str) -> Result<Option<String>, 
         "SELECT asst_obj_id FROM object_association WHERE obj_id = ? AND asst_id = 'bk_mainline'",
         &[obj_id.into()],
     )?;
-    Ok(rows.first().and_then(|r| r.first()).and_then(|c| c.as_str().map(str::to_string)))
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|c| c.as_str().map(str::to_string)))
 }
 
 /// True when the model takes part in the mainline chain (as child or parent).
@@ -67,7 +93,10 @@ pub fn is_mainline(tx: &mut dyn Tx, obj_id: &str) -> Result<bool, StoreError> {
 }
 
 /// Inserts a model association record.
-pub(crate) fn insert_association(tx: &mut dyn Tx, mut a: ObjectAssociation) -> Result<ObjectAssociation, StoreError> {
+pub(crate) fn insert_association(
+    tx: &mut dyn Tx,
+    mut a: ObjectAssociation,
+) -> Result<ObjectAssociation, StoreError> {
     a.id = tx.next_id("object_association")?;
     tx.execute(
         "INSERT INTO object_association (id, obj_asst_id, obj_id, asst_obj_id, asst_id, doc) VALUES (?, ?, ?, ?, ?, ?)",
@@ -84,7 +113,14 @@ pub(crate) fn insert_association(tx: &mut dyn Tx, mut a: ObjectAssociation) -> R
 }
 
 /// Builds a pre-set attribute record with the defaults every field needs.
-pub(crate) fn preset_attribute(obj_id: &str, prop: &str, name: &str, ptype: &str, supplier: &str, now: &str) -> Attribute {
+pub(crate) fn preset_attribute(
+    obj_id: &str,
+    prop: &str,
+    name: &str,
+    ptype: &str,
+    supplier: &str,
+    now: &str,
+) -> Attribute {
     Attribute {
         id: 0,
         bk_obj_id: obj_id.to_string(),
@@ -139,7 +175,9 @@ pub(crate) fn insert_model(
     );
     match res {
         Ok(_) => {}
-        Err(e) if e.is_unique_on("obj_id") => return Err(DomainError::Duplicate("bk_obj_id".into()).into()),
+        Err(e) if e.is_unique_on("obj_id") => {
+            return Err(DomainError::Duplicate("bk_obj_id".into()).into())
+        }
         Err(e) if e.is_unique_on("obj_name") => {
             return Err(DomainError::Duplicate("bk_obj_name".into()).into())
         }
@@ -163,7 +201,14 @@ pub(crate) fn insert_model(
         },
     )?;
     let now = object.create_time.clone();
-    let mut name = preset_attribute(&obj_id, "bk_inst_name", "实例名", "singlechar", &supplier, &now);
+    let mut name = preset_attribute(
+        &obj_id,
+        "bk_inst_name",
+        "实例名",
+        "singlechar",
+        &supplier,
+        &now,
+    );
     name.isrequired = true;
     name.isonly = true;
     let mut wanted = Vec::new();
@@ -188,7 +233,10 @@ pub(crate) fn insert_model(
     let keys: Vec<UniqueKey> = unique_props
         .iter()
         .filter_map(|p| inserted.iter().find(|a| a.bk_property_id == *p))
-        .map(|a| UniqueKey { key_kind: "property".into(), key_id: a.id })
+        .map(|a| UniqueKey {
+            key_kind: "property".into(),
+            key_id: a.id,
+        })
         .collect();
     if !keys.is_empty() {
         uniques::insert(
@@ -217,7 +265,12 @@ fn required_string(body: &Map<String, Value>, field: &str) -> Result<String, Dom
     }
 }
 
-fn entry(action: &'static str, o: &Object, pre: Option<&Object>, fields: Option<Value>) -> AuditEntry {
+fn entry(
+    action: &'static str,
+    o: &Object,
+    pre: Option<&Object>,
+    fields: Option<Value>,
+) -> AuditEntry {
     AuditEntry {
         audit_type: "model",
         resource_type: "model",
@@ -227,13 +280,21 @@ fn entry(action: &'static str, o: &Object, pre: Option<&Object>, fields: Option<
         resource_name: o.bk_obj_name.clone(),
         obj_id: Some(o.bk_obj_id.clone()),
         pre_data: pre.and_then(|p| serde_json::to_value(p).ok()),
-        cur_data: if action == "delete" { None } else { serde_json::to_value(o).ok() },
+        cur_data: if action == "delete" {
+            None
+        } else {
+            serde_json::to_value(o).ok()
+        },
         update_fields: fields,
     }
 }
 
 /// Validates a `create_object` body into a model record (no side effects).
-pub(crate) fn validate_new(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Result<Object, StoreError> {
+pub(crate) fn validate_new(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    body: &Map<String, Value>,
+) -> Result<Object, StoreError> {
     let obj_id = match body.get("bk_obj_id") {
         None | Some(Value::Null) => return Err(DomainError::NeedSet("bk_obj_id".into()).into()),
         Some(v) => validate_model_id("bk_obj_id", v)?,
@@ -246,8 +307,11 @@ pub(crate) fn validate_new(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, 
     if collection.len() > MAX_COLLECTION_NAME {
         return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
     }
-    let obj_name = validate_model_name("bk_obj_name", body.get("bk_obj_name").unwrap_or(&Value::Null))
-        .map_err(|_| DomainError::IsInvalid("bk_obj_name".into()))?;
+    let obj_name = validate_model_name(
+        "bk_obj_name",
+        body.get("bk_obj_name").unwrap_or(&Value::Null),
+    )
+    .map_err(|_| DomainError::IsInvalid("bk_obj_name".into()))?;
     let cls = required_string(body, "bk_classification_id")?;
     if classifications::get(tx, &cls)?.is_none() {
         return Err(DomainError::ClassificationQueryFailed.into());
@@ -255,13 +319,20 @@ pub(crate) fn validate_new(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, 
     let icon = required_string(body, "bk_obj_icon")?;
     let sort = match body.get("obj_sort_number") {
         None | Some(Value::Null) => 0,
-        Some(v) => loose_i64(v).ok_or_else(|| DomainError::ParamsInvalid("obj_sort_number".into()))?,
+        Some(v) => {
+            loose_i64(v).ok_or_else(|| DomainError::ParamsInvalid("obj_sort_number".into()))?
+        }
     };
     if sort < 0 {
         return Err(DomainError::ParamsInvalid("obj_sort_number".into()).into());
     }
     let now = cmdb_domain::time::format_millis(ctx.now);
-    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let creator = match text("creator") {
         c if c.is_empty() => ctx.user.clone(),
         c => c,
@@ -287,7 +358,11 @@ pub(crate) fn validate_new(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, 
 }
 
 /// `create_object`.
-pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Result<Object, StoreError> {
+pub fn create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    body: &Map<String, Value>,
+) -> Result<Object, StoreError> {
     let object = validate_new(tx, ctx, body)?;
     let object = insert_model(tx, object, Vec::new(), &["bk_inst_name"], true)?;
     audit::record(tx, ctx, entry("create", &object, None, None))?;
@@ -295,7 +370,12 @@ pub fn create(tx: &mut dyn Tx, ctx: &OpContext, body: &Map<String, Value>) -> Re
 }
 
 /// `update_object`.
-pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Value>) -> Result<(), StoreError> {
+pub fn update(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    id: i64,
+    body: &Map<String, Value>,
+) -> Result<(), StoreError> {
     let Some(old) = by_id(tx, id)? else {
         return Err(DomainError::NotFound.into());
     };
@@ -308,7 +388,9 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
                     .map_err(|_| DomainError::IsInvalid("bk_obj_name".into()))?;
             }
             "bk_classification_id" => {
-                let cls = v.as_str().ok_or_else(|| DomainError::NeedString(k.clone()))?;
+                let cls = v
+                    .as_str()
+                    .ok_or_else(|| DomainError::NeedString(k.clone()))?;
                 if classifications::get(tx, cls)?.is_none() {
                     return Err(DomainError::ClassificationNotFound.into());
                 }
@@ -328,7 +410,9 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
                 }
             }
             "bk_ispaused" | "bk_ishidden" => {
-                let b = v.as_bool().ok_or_else(|| DomainError::NeedBool(k.clone()))?;
+                let b = v
+                    .as_bool()
+                    .ok_or_else(|| DomainError::NeedBool(k.clone()))?;
                 if k == "bk_ispaused" {
                     new.bk_ispaused = b;
                 } else {
@@ -361,7 +445,9 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
     );
     match res {
         Ok(_) => {}
-        Err(e) if e.is_unique_on("obj_name") => return Err(DomainError::Duplicate("bk_obj_name".into()).into()),
+        Err(e) if e.is_unique_on("obj_name") => {
+            return Err(DomainError::Duplicate("bk_obj_name".into()).into())
+        }
         Err(e) => return Err(e),
     }
     let action = match body.get("bk_ispaused").and_then(Value::as_bool) {
@@ -369,17 +455,29 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, id: i64, body: &Map<String, Valu
         Some(false) => "resume",
         None => "update",
     };
-    audit::record(tx, ctx, entry(action, &new, Some(&old), Some(Value::Object(fields))))
+    audit::record(
+        tx,
+        ctx,
+        entry(action, &new, Some(&old), Some(Value::Object(fields))),
+    )
 }
 
 /// `delete_object`: missing → success; built-in, instantiated or associated models refused.
 pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreError> {
-    let Some(old) = by_id(tx, id)? else { return Ok(()) };
+    let Some(old) = by_id(tx, id)? else {
+        return Ok(());
+    };
     if old.ispre || BUILTIN_OBJECT_IDS.contains(&old.bk_obj_id.as_str()) {
         return Err(DomainError::BuiltinModelDelete.into());
     }
     let obj: SqlValue = old.bk_obj_id.as_str().into();
-    if !tx.query("SELECT 1 FROM instance WHERE obj_id = ? LIMIT 1", std::slice::from_ref(&obj))?.is_empty() {
+    if !tx
+        .query(
+            "SELECT 1 FROM instance WHERE obj_id = ? LIMIT 1",
+            std::slice::from_ref(&obj),
+        )?
+        .is_empty()
+    {
         return Err(DomainError::ModelHasInstances(old.bk_obj_id.clone()).into());
     }
     if !tx
@@ -409,11 +507,15 @@ pub fn topo(tx: &mut dyn Tx, filter: &Map<String, Value>) -> Result<Vec<Value>, 
         load_docs(tx, "SELECT doc FROM association_kind", &[])?;
     let mut out = Vec::new();
     for a in associations(tx)? {
-        let Some(src) = objects.iter().find(|o| o.bk_obj_id == a.bk_obj_id) else { continue };
+        let Some(src) = objects.iter().find(|o| o.bk_obj_id == a.bk_obj_id) else {
+            continue;
+        };
         if !serde_json::to_value(src).is_ok_and(|v| record_matches(&v, filter)) {
             continue;
         }
-        let Some(dst) = objects.iter().find(|o| o.bk_obj_id == a.bk_asst_obj_id) else { continue };
+        let Some(dst) = objects.iter().find(|o| o.bk_obj_id == a.bk_asst_obj_id) else {
+            continue;
+        };
         let Some(kind) = kinds.iter().find(|k| k.bk_asst_id == a.bk_asst_id) else {
             return Err(DomainError::IsInvalid("bk_asst_id".into()).into());
         };
@@ -426,7 +528,11 @@ pub fn topo(tx: &mut dyn Tx, filter: &Map<String, Value>) -> Result<Vec<Value>, 
                 "bk_supplier_account": o.bk_supplier_account,
             })
         };
-        let arrows = if kind.direction == "none" { "to,from" } else { "to" };
+        let arrows = if kind.direction == "none" {
+            "to,from"
+        } else {
+            "to"
+        };
         out.push(json!({
             "arrows": arrows,
             "from": node(src),
@@ -442,7 +548,12 @@ pub fn topo(tx: &mut dyn Tx, filter: &Map<String, Value>) -> Result<Vec<Value>, 
 /// `update_object_topo_graphics`: stores each `obj` node's position on its model.
 pub fn save_positions(tx: &mut dyn Tx, ctx: &OpContext, items: &[Value]) -> Result<(), StoreError> {
     for item in items {
-        if item.get("node_type").and_then(Value::as_str).unwrap_or("obj") != "obj" {
+        if item
+            .get("node_type")
+            .and_then(Value::as_str)
+            .unwrap_or("obj")
+            != "obj"
+        {
             continue;
         }
         let Some(obj_id) = item.get("bk_obj_id").and_then(Value::as_str) else {
@@ -462,8 +573,15 @@ pub fn save_positions(tx: &mut dyn Tx, ctx: &OpContext, items: &[Value]) -> Resu
             new.bk_obj_icon = icon.to_string();
         }
         new.last_time = cmdb_domain::time::format_millis(ctx.now);
-        tx.execute("UPDATE object SET doc = ? WHERE id = ?", &[encode(&new)?, SqlValue::Int(new.id)])?;
-        audit::record(tx, ctx, entry("update", &new, Some(&old), Some(item.clone())))?;
+        tx.execute(
+            "UPDATE object SET doc = ? WHERE id = ?",
+            &[encode(&new)?, SqlValue::Int(new.id)],
+        )?;
+        audit::record(
+            tx,
+            ctx,
+            entry("update", &new, Some(&old), Some(item.clone())),
+        )?;
     }
     Ok(())
 }

@@ -29,7 +29,9 @@ impl ModelSchema {
     /// Loads the schema of `obj_id` with the private attributes of business `biz_id`
     /// (0 = global only); `None` when the model does not exist.
     pub fn load(tx: &mut dyn Tx, obj_id: &str, biz_id: i64) -> Result<Option<Self>, StoreError> {
-        let Some(object) = objects::get(tx, obj_id)? else { return Ok(None) };
+        let Some(object) = objects::get(tx, obj_id)? else {
+            return Ok(None);
+        };
         let attrs: Vec<CompiledAttribute> = attributes::of_model(tx, obj_id, biz_id)?
             .into_iter()
             .map(CompiledAttribute::new)
@@ -41,7 +43,13 @@ impl ModelSchema {
             .enumerate()
             .map(|(i, a)| (a.attr.bk_property_id.clone(), i))
             .collect();
-        Ok(Some(Self { object, attrs, uniques, mainline_parent, by_prop }))
+        Ok(Some(Self {
+            object,
+            attrs,
+            uniques,
+            mainline_parent,
+            by_prop,
+        }))
     }
 
     /// The attribute with this `bk_property_id`.
@@ -94,10 +102,10 @@ const SYSTEM_FIELDS: &[(&str, FieldType, Option<&str>)] = &[
     ("bk_inst_name", FieldType::Text, Some("inst_name")),
     ("bk_obj_id", FieldType::Text, None),
     ("bk_supplier_account", FieldType::Text, None),
-    ("create_time", FieldType::Time, None),
-    ("last_time", FieldType::Time, None),
-    ("bk_created_at", FieldType::Time, None),
-    ("bk_updated_at", FieldType::Time, None),
+    ("create_time", FieldType::Time, Some("created_at")),
+    ("last_time", FieldType::Time, Some("updated_at")),
+    ("bk_created_at", FieldType::Time, Some("created_at")),
+    ("bk_updated_at", FieldType::Time, Some("updated_at")),
     ("bk_created_by", FieldType::Text, None),
     ("bk_updated_by", FieldType::Text, None),
     ("bk_biz_id", FieldType::Int, None),

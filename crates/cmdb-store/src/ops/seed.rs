@@ -16,7 +16,39 @@ use crate::{SqlValue, StoreError, Tx};
 const SEED_VERSION: &str = "1";
 
 /// Attribute spec: id, display name, type, required, option.
-type AttrSpec = (&'static str, &'static str, &'static str, bool, Option<Value>);
+type AttrSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    Option<Value>,
+);
+
+/// Built-in model spec: id, name, classification, icon, attributes, unique-rule properties, and
+/// whether it is an ordinary ("common") model with `bk_inst_name`.
+type ModelSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Vec<AttrSpec>,
+    Vec<&'static str>,
+    bool,
+);
+
+/// Identity of a built-in instance: model, id, name, business and parent.
+pub(crate) struct BuiltinInstance<'a> {
+    /// Model.
+    pub obj_id: &'a str,
+    /// Instance id.
+    pub inst_id: i64,
+    /// Display name.
+    pub name: &'a str,
+    /// Owning business.
+    pub biz_id: i64,
+    /// Parent instance.
+    pub parent_id: i64,
+}
 
 fn enum_opt(items: &[(&str, &str)], default: Option<&str>) -> Option<Value> {
     Some(Value::Array(
@@ -43,7 +75,12 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
     )?;
     let now_ms = cmdb_domain::time::now_millis();
     let now = cmdb_domain::time::format_millis(now_ms);
-    let ctx = OpContext { user: "cc_system".into(), supplier: "0".into(), app_code: String::new(), now: now_ms };
+    let ctx = OpContext {
+        user: "cc_system".into(),
+        supplier: "0".into(),
+        app_code: String::new(),
+        now: now_ms,
+    };
 
     for (id, name) in [
         ("bk_host_manage", "主机管理"),
@@ -91,12 +128,20 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
         )?;
     }
 
-    let users = |id: &'static str, name: &'static str, req: bool| -> AttrSpec { (id, name, "objuser", req, None) };
-    let text = |id: &'static str, name: &'static str| -> AttrSpec { (id, name, "singlechar", false, None) };
-    let int = |id: &'static str, name: &'static str| -> AttrSpec { (id, name, "int", false, int_opt()) };
-    let models: Vec<(&str, &str, &str, &str, Vec<AttrSpec>, Vec<&str>, bool)> = vec![
+    let users = |id: &'static str, name: &'static str, req: bool| -> AttrSpec {
+        (id, name, "objuser", req, None)
+    };
+    let text = |id: &'static str, name: &'static str| -> AttrSpec {
+        (id, name, "singlechar", false, None)
+    };
+    let int =
+        |id: &'static str, name: &'static str| -> AttrSpec { (id, name, "int", false, int_opt()) };
+    let models: Vec<ModelSpec> = vec![
         (
-            "biz", "业务", "bk_biz_topo", "icon-cc-business",
+            "biz",
+            "业务",
+            "bk_biz_topo",
+            "icon-cc-business",
             vec![
                 ("bk_biz_name", "业务名", "singlechar", true, None),
                 users("bk_biz_maintainer", "运维人员", true),
@@ -105,30 +150,71 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
                 users("bk_biz_tester", "测试人员", false),
                 users("operator", "操作人员", false),
                 ("time_zone", "时区", "timezone", false, None),
-                ("language", "语言", "enum", false, enum_opt(&[("1", "中文"), ("2", "English")], Some("1"))),
-                ("life_cycle", "生命周期", "enum", false, enum_opt(&[("1", "测试中"), ("2", "已上线"), ("3", "停运")], Some("2"))),
+                (
+                    "language",
+                    "语言",
+                    "enum",
+                    false,
+                    enum_opt(&[("1", "中文"), ("2", "English")], Some("1")),
+                ),
+                (
+                    "life_cycle",
+                    "生命周期",
+                    "enum",
+                    false,
+                    enum_opt(
+                        &[("1", "测试中"), ("2", "已上线"), ("3", "停运")],
+                        Some("2"),
+                    ),
+                ),
             ],
-            vec!["bk_biz_name"], false,
+            vec!["bk_biz_name"],
+            false,
         ),
         (
-            "set", "集群", "bk_biz_topo", "icon-cc-set",
+            "set",
+            "集群",
+            "bk_biz_topo",
+            "icon-cc-set",
             vec![
                 ("bk_set_name", "集群名", "singlechar", true, None),
-                ("bk_set_env", "环境类型", "enum", false, enum_opt(&[("1", "测试"), ("2", "体验"), ("3", "正式")], Some("3"))),
-                ("bk_service_status", "服务状态", "enum", false, enum_opt(&[("1", "开放"), ("2", "关闭")], Some("1"))),
+                (
+                    "bk_set_env",
+                    "环境类型",
+                    "enum",
+                    false,
+                    enum_opt(&[("1", "测试"), ("2", "体验"), ("3", "正式")], Some("3")),
+                ),
+                (
+                    "bk_service_status",
+                    "服务状态",
+                    "enum",
+                    false,
+                    enum_opt(&[("1", "开放"), ("2", "关闭")], Some("1")),
+                ),
                 int("bk_capacity", "设计容量"),
                 text("bk_set_desc", "集群描述"),
                 text("description", "备注"),
                 int("set_template_id", "集群模板ID"),
                 int("bk_parent_id", "父节点ID"),
             ],
-            vec![], false,
+            vec![],
+            false,
         ),
         (
-            "module", "模块", "bk_biz_topo", "icon-cc-module",
+            "module",
+            "模块",
+            "bk_biz_topo",
+            "icon-cc-module",
             vec![
                 ("bk_module_name", "模块名", "singlechar", true, None),
-                ("bk_module_type", "模块类型", "enum", false, enum_opt(&[("1", "普通"), ("2", "数据库")], Some("1"))),
+                (
+                    "bk_module_type",
+                    "模块类型",
+                    "enum",
+                    false,
+                    enum_opt(&[("1", "普通"), ("2", "数据库")], Some("1")),
+                ),
                 users("operator", "主要维护人", false),
                 users("bk_bak_operator", "备份维护人", false),
                 int("service_template_id", "服务模板ID"),
@@ -137,26 +223,57 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
                 int("bk_parent_id", "父节点ID"),
                 int("bk_set_id", "集群ID"),
             ],
-            vec![], false,
+            vec![],
+            false,
         ),
         (
-            "host", "主机", "bk_host_manage", "icon-cc-host",
+            "host",
+            "主机",
+            "bk_host_manage",
+            "icon-cc-host",
             vec![
                 text("bk_host_innerip", "内网IP"),
                 text("bk_host_outerip", "外网IP"),
                 text("bk_host_innerip_v6", "内网IPv6"),
                 text("bk_host_outerip_v6", "外网IPv6"),
                 int("bk_cloud_id", "管控区域"),
-                ("bk_addressing", "寻址方式", "enum", false, enum_opt(&[("static", "静态"), ("dynamic", "动态")], Some("static"))),
+                (
+                    "bk_addressing",
+                    "寻址方式",
+                    "enum",
+                    false,
+                    enum_opt(&[("static", "静态"), ("dynamic", "动态")], Some("static")),
+                ),
                 text("bk_agent_id", "GSE Agent ID"),
                 text("bk_host_name", "主机名称"),
-                ("bk_os_type", "操作系统类型", "enum", false, enum_opt(&[("1", "Linux"), ("2", "Windows"), ("3", "AIX"), ("4", "Unix"), ("5", "Solaris")], None)),
+                (
+                    "bk_os_type",
+                    "操作系统类型",
+                    "enum",
+                    false,
+                    enum_opt(
+                        &[
+                            ("1", "Linux"),
+                            ("2", "Windows"),
+                            ("3", "AIX"),
+                            ("4", "Unix"),
+                            ("5", "Solaris"),
+                        ],
+                        None,
+                    ),
+                ),
                 text("bk_os_name", "操作系统名称"),
                 text("bk_os_version", "操作系统版本"),
                 text("bk_os_bit", "操作系统位数"),
                 int("bk_cpu", "CPU逻辑核心数"),
                 text("bk_cpu_module", "CPU型号"),
-                ("bk_cpu_architecture", "CPU架构", "enum", false, enum_opt(&[("x86", "X86"), ("arm", "ARM")], Some("x86"))),
+                (
+                    "bk_cpu_architecture",
+                    "CPU架构",
+                    "enum",
+                    false,
+                    enum_opt(&[("x86", "X86"), ("arm", "ARM")], Some("x86")),
+                ),
                 int("bk_mem", "内存容量"),
                 int("bk_disk", "磁盘容量"),
                 text("bk_mac", "内网MAC地址"),
@@ -175,12 +292,22 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
                 text("bk_cloud_inst_id", "云主机实例ID"),
                 text("bk_cloud_vendor", "云厂商"),
                 text("bk_cloud_host_status", "云主机状态"),
-                ("import_from", "录入方式", "enum", false, enum_opt(&[("1", "excel"), ("2", "agent"), ("3", "api")], None)),
+                (
+                    "import_from",
+                    "录入方式",
+                    "enum",
+                    false,
+                    enum_opt(&[("1", "excel"), ("2", "agent"), ("3", "api")], None),
+                ),
             ],
-            vec![], false,
+            vec![],
+            false,
         ),
         (
-            "plat", "管控区域", "bk_host_manage", "icon-cc-subnet",
+            "plat",
+            "管控区域",
+            "bk_host_manage",
+            "icon-cc-subnet",
             vec![
                 ("bk_cloud_name", "管控区域名称", "singlechar", true, None),
                 text("bk_cloud_vendor", "云厂商"),
@@ -193,10 +320,14 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
                 users("bk_last_editor", "最后修改人", false),
                 users("bk_creator", "创建者", false),
             ],
-            vec!["bk_cloud_name"], false,
+            vec!["bk_cloud_name"],
+            false,
         ),
         (
-            "process", "进程", "bk_host_manage", "icon-cc-process",
+            "process",
+            "进程",
+            "bk_host_manage",
+            "icon-cc-process",
             vec![
                 ("bk_process_name", "进程名称", "singlechar", true, None),
                 text("bk_func_name", "进程名"),
@@ -204,34 +335,119 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
                 text("user", "启动用户"),
                 ("description", "备注", "longchar", false, None),
             ],
-            vec![], false,
+            vec![],
+            false,
         ),
         (
-            "bk_biz_set_obj", "业务集", "bk_biz_topo", "icon-cc-business-set",
+            "bk_biz_set_obj",
+            "业务集",
+            "bk_biz_topo",
+            "icon-cc-business-set",
             vec![
                 ("bk_biz_set_name", "业务集名称", "singlechar", true, None),
                 users("bk_biz_maintainer", "运维人员", false),
                 ("bk_biz_set_desc", "业务集描述", "longchar", false, None),
             ],
-            vec!["bk_biz_set_name"], false,
+            vec!["bk_biz_set_name"],
+            false,
         ),
         (
-            "bk_project", "项目", "bk_biz_topo", "icon-cc-project",
+            "bk_project",
+            "项目",
+            "bk_biz_topo",
+            "icon-cc-project",
             vec![
                 ("bk_project_name", "项目名称", "singlechar", true, None),
                 text("bk_project_code", "项目英文名"),
                 ("bk_project_desc", "项目描述", "longchar", false, None),
                 users("bk_project_owner", "项目负责人", false),
             ],
-            vec!["bk_project_name"], false,
+            vec!["bk_project_name"],
+            false,
         ),
-        ("bk_switch", "交换机", "bk_network", "icon-cc-switch2", vec![text("bk_asset_id", "固资编号"), text("bk_sn", "设备SN"), text("bk_admin_ip", "管理IP"), text("bk_vendor", "厂商")], vec!["bk_inst_name"], true),
-        ("bk_router", "路由器", "bk_network", "icon-cc-router", vec![text("bk_asset_id", "固资编号"), text("bk_sn", "设备SN"), text("bk_admin_ip", "管理IP"), text("bk_vendor", "厂商")], vec!["bk_inst_name"], true),
-        ("bk_load_balance", "负载均衡", "bk_network", "icon-cc-balance", vec![text("bk_asset_id", "固资编号"), text("bk_sn", "设备SN"), text("bk_admin_ip", "管理IP"), text("bk_vendor", "厂商")], vec!["bk_inst_name"], true),
-        ("bk_firewall", "防火墙", "bk_network", "icon-cc-firewall", vec![text("bk_asset_id", "固资编号"), text("bk_sn", "设备SN"), text("bk_admin_ip", "管理IP"), text("bk_vendor", "厂商")], vec!["bk_inst_name"], true),
-        ("bk_weblogic", "Weblogic", "bk_middleware", "icon-cc-weblogic", vec![text("bk_ip", "IP"), int("bk_port", "端口")], vec!["bk_inst_name"], true),
-        ("bk_apache", "Apache", "bk_middleware", "icon-cc-apache", vec![text("bk_ip", "IP"), int("bk_port", "端口")], vec!["bk_inst_name"], true),
-        ("bk_tomcat", "Tomcat", "bk_middleware", "icon-cc-tomcat", vec![text("bk_ip", "IP"), int("bk_port", "端口")], vec!["bk_inst_name"], true),
+        (
+            "bk_switch",
+            "交换机",
+            "bk_network",
+            "icon-cc-switch2",
+            vec![
+                text("bk_asset_id", "固资编号"),
+                text("bk_sn", "设备SN"),
+                text("bk_admin_ip", "管理IP"),
+                text("bk_vendor", "厂商"),
+            ],
+            vec!["bk_inst_name"],
+            true,
+        ),
+        (
+            "bk_router",
+            "路由器",
+            "bk_network",
+            "icon-cc-router",
+            vec![
+                text("bk_asset_id", "固资编号"),
+                text("bk_sn", "设备SN"),
+                text("bk_admin_ip", "管理IP"),
+                text("bk_vendor", "厂商"),
+            ],
+            vec!["bk_inst_name"],
+            true,
+        ),
+        (
+            "bk_load_balance",
+            "负载均衡",
+            "bk_network",
+            "icon-cc-balance",
+            vec![
+                text("bk_asset_id", "固资编号"),
+                text("bk_sn", "设备SN"),
+                text("bk_admin_ip", "管理IP"),
+                text("bk_vendor", "厂商"),
+            ],
+            vec!["bk_inst_name"],
+            true,
+        ),
+        (
+            "bk_firewall",
+            "防火墙",
+            "bk_network",
+            "icon-cc-firewall",
+            vec![
+                text("bk_asset_id", "固资编号"),
+                text("bk_sn", "设备SN"),
+                text("bk_admin_ip", "管理IP"),
+                text("bk_vendor", "厂商"),
+            ],
+            vec!["bk_inst_name"],
+            true,
+        ),
+        (
+            "bk_weblogic",
+            "Weblogic",
+            "bk_middleware",
+            "icon-cc-weblogic",
+            vec![text("bk_ip", "IP"), int("bk_port", "端口")],
+            vec!["bk_inst_name"],
+            true,
+        ),
+        (
+            "bk_apache",
+            "Apache",
+            "bk_middleware",
+            "icon-cc-apache",
+            vec![text("bk_ip", "IP"), int("bk_port", "端口")],
+            vec!["bk_inst_name"],
+            true,
+        ),
+        (
+            "bk_tomcat",
+            "Tomcat",
+            "bk_middleware",
+            "icon-cc-tomcat",
+            vec![text("bk_ip", "IP"), int("bk_port", "端口")],
+            vec!["bk_inst_name"],
+            true,
+        ),
     ];
 
     for (obj_id, name, cls, icon, attrs, unique, common) in models {
@@ -294,13 +510,16 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
 pub(crate) fn insert_builtin_instance(
     tx: &mut dyn Tx,
     ctx: &OpContext,
-    obj_id: &str,
-    inst_id: i64,
-    name: &str,
-    biz_id: i64,
-    parent_id: i64,
+    inst: BuiltinInstance<'_>,
     doc: Map<String, Value>,
 ) -> Result<(), StoreError> {
+    let BuiltinInstance {
+        obj_id,
+        inst_id,
+        name,
+        biz_id,
+        parent_id,
+    } = inst;
     tx.execute(
         "INSERT INTO instance (obj_id, inst_id, inst_name, biz_id, parent_id, created_at, updated_at, data) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -337,11 +556,13 @@ fn seed_instances(tx: &mut dyn Tx, ctx: &OpContext, now: &str) -> Result<(), Sto
     insert_builtin_instance(
         tx,
         ctx,
-        "biz",
-        biz,
-        "资源池",
-        biz,
-        0,
+        BuiltinInstance {
+            obj_id: "biz",
+            inst_id: biz,
+            name: "资源池",
+            biz_id: biz,
+            parent_id: 0,
+        },
         stamp_doc(
             json!({"bk_biz_id": biz, "bk_biz_name": "资源池", "default": 1, "bk_biz_maintainer": "admin",
                    "bk_biz_productor": "", "bk_biz_developer": "", "bk_biz_tester": "", "operator": "",
@@ -353,11 +574,13 @@ fn seed_instances(tx: &mut dyn Tx, ctx: &OpContext, now: &str) -> Result<(), Sto
     insert_builtin_instance(
         tx,
         ctx,
-        "set",
-        set,
-        "空闲机池",
-        biz,
-        biz,
+        BuiltinInstance {
+            obj_id: "set",
+            inst_id: set,
+            name: "空闲机池",
+            biz_id: biz,
+            parent_id: biz,
+        },
         stamp_doc(
             json!({"bk_set_id": set, "bk_set_name": "空闲机池", "default": 1, "bk_biz_id": biz,
                    "bk_parent_id": biz, "bk_set_env": "3", "bk_service_status": "1", "bk_capacity": null,
@@ -370,11 +593,13 @@ fn seed_instances(tx: &mut dyn Tx, ctx: &OpContext, now: &str) -> Result<(), Sto
         insert_builtin_instance(
             tx,
             ctx,
-            "module",
-            module,
-            name,
-            biz,
-            set,
+            BuiltinInstance {
+                obj_id: "module",
+                inst_id: module,
+                name,
+                biz_id: biz,
+                parent_id: set,
+            },
             stamp_doc(
                 json!({"bk_module_id": module, "bk_module_name": name, "default": default, "bk_biz_id": biz,
                        "bk_set_id": set, "bk_parent_id": set, "bk_module_type": "1", "operator": "",
@@ -388,12 +613,17 @@ fn seed_instances(tx: &mut dyn Tx, ctx: &OpContext, now: &str) -> Result<(), Sto
         insert_builtin_instance(
             tx,
             ctx,
-            "plat",
-            id,
-            name,
-            0,
-            0,
-            stamp_doc(json!({"bk_cloud_id": id, "bk_cloud_name": name, "bk_status": "1", "bk_cloud_vendor": ""}), now),
+            BuiltinInstance {
+                obj_id: "plat",
+                inst_id: id,
+                name,
+                biz_id: 0,
+                parent_id: 0,
+            },
+            stamp_doc(
+                json!({"bk_cloud_id": id, "bk_cloud_name": name, "bk_status": "1", "bk_cloud_vendor": ""}),
+                now,
+            ),
         )?;
     }
     // Later cloud areas must not collide with the reserved ids.

@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use cmdb_domain::attribute::{unique_key_part, unique_key_type_allowed, CompiledAttribute, PropertyType};
+use cmdb_domain::attribute::{
+    unique_key_part, unique_key_type_allowed, CompiledAttribute, PropertyType,
+};
 use cmdb_domain::model::{Attribute, UniqueKey, UniqueRule};
 use cmdb_domain::DomainError;
 use serde_json::{Map, Value};
@@ -20,12 +22,20 @@ use crate::{SqlValue, StoreError, Tx};
 
 /// The rules of a model.
 pub fn of_model(tx: &mut dyn Tx, obj_id: &str) -> Result<Vec<UniqueRule>, StoreError> {
-    load_docs(tx, "SELECT doc FROM unique_rule WHERE obj_id = ? ORDER BY id", &[obj_id.into()])
+    load_docs(
+        tx,
+        "SELECT doc FROM unique_rule WHERE obj_id = ? ORDER BY id",
+        &[obj_id.into()],
+    )
 }
 
 /// The key text of `doc` under `rule`, or `None` when some key value does not participate
 /// (e.g. a null number). `attrs` maps attribute id → attribute.
-pub(crate) fn key_of(rule: &UniqueRule, attrs: &HashMap<i64, &CompiledAttribute>, doc: &Map<String, Value>) -> Option<String> {
+pub(crate) fn key_of(
+    rule: &UniqueRule,
+    attrs: &HashMap<i64, &CompiledAttribute>,
+    doc: &Map<String, Value>,
+) -> Option<String> {
     let mut parts = Vec::with_capacity(rule.keys.len());
     for k in &rule.keys {
         let attr = attrs.get(&k.key_id)?;
@@ -46,11 +56,19 @@ pub(crate) fn rule_fields(rule: &UniqueRule, attrs: &HashMap<i64, &CompiledAttri
 
 /// Inserts a rule record (seed and create share it) and the expression indexes that make
 /// equality lookups on its attributes index scans.
-pub(crate) fn insert(tx: &mut dyn Tx, mut rule: UniqueRule, attrs: &[Attribute]) -> Result<UniqueRule, StoreError> {
+pub(crate) fn insert(
+    tx: &mut dyn Tx,
+    mut rule: UniqueRule,
+    attrs: &[Attribute],
+) -> Result<UniqueRule, StoreError> {
     rule.id = tx.next_id("unique_rule")?;
     tx.execute(
         "INSERT INTO unique_rule (id, obj_id, doc) VALUES (?, ?, ?)",
-        &[SqlValue::Int(rule.id), rule.bk_obj_id.as_str().into(), encode(&rule)?],
+        &[
+            SqlValue::Int(rule.id),
+            rule.bk_obj_id.as_str().into(),
+            encode(&rule)?,
+        ],
     )?;
     for key in &rule.keys {
         if let Some(attr) = attrs.iter().find(|a| a.id == key.key_id) {
@@ -67,11 +85,15 @@ pub(crate) fn ensure_attr_index(tx: &mut dyn Tx, prop: &str) -> Result<(), Store
         return Ok(());
     }
     let expr = json_field_expr(tx.dialect(), "data", prop)?;
-    let sql = format!("CREATE INDEX IF NOT EXISTS instance_attr_{prop} ON instance (obj_id, {expr})");
+    let sql =
+        format!("CREATE INDEX IF NOT EXISTS instance_attr_{prop} ON instance (obj_id, {expr})");
     tx.execute_batch(&sql)
 }
 
-fn parse_keys(body: &Map<String, Value>, attrs: &[Attribute]) -> Result<Vec<UniqueKey>, StoreError> {
+fn parse_keys(
+    body: &Map<String, Value>,
+    attrs: &[Attribute],
+) -> Result<Vec<UniqueKey>, StoreError> {
     let keys = body
         .get("keys")
         .and_then(Value::as_array)
@@ -82,7 +104,10 @@ fn parse_keys(body: &Map<String, Value>, attrs: &[Attribute]) -> Result<Vec<Uniq
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for k in keys {
-        let kind = k.get("key_kind").and_then(Value::as_str).unwrap_or_default();
+        let kind = k
+            .get("key_kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if kind != "property" {
             return Err(DomainError::UniqueKeyKind.into());
         }
@@ -93,7 +118,10 @@ fn parse_keys(body: &Map<String, Value>, attrs: &[Attribute]) -> Result<Vec<Uniq
         if !seen.insert(id) {
             return Err(DomainError::ParamsInvalid("keys".into()).into());
         }
-        out.push(UniqueKey { key_kind: "property".into(), key_id: id });
+        out.push(UniqueKey {
+            key_kind: "property".into(),
+            key_id: id,
+        });
     }
     let single = out.len() == 1;
     for k in &out {
@@ -110,7 +138,11 @@ fn parse_keys(body: &Map<String, Value>, attrs: &[Attribute]) -> Result<Vec<Uniq
     Ok(out)
 }
 
-fn check_overlap(new: &[UniqueKey], existing: &[UniqueRule], skip: Option<i64>) -> Result<(), StoreError> {
+fn check_overlap(
+    new: &[UniqueKey],
+    existing: &[UniqueRule],
+    skip: Option<i64>,
+) -> Result<(), StoreError> {
     let new_set: BTreeSet<i64> = new.iter().map(|k| k.key_id).collect();
     for rule in existing.iter().filter(|r| Some(r.id) != skip) {
         let set: BTreeSet<i64> = rule.keys.iter().map(|k| k.key_id).collect();
@@ -129,26 +161,39 @@ fn check_overlap(new: &[UniqueKey], existing: &[UniqueRule], skip: Option<i64>) 
 
 /// Fills `instance_unique` for `rule` from the model's existing instances; existing duplicates
 /// refuse the rule.
-fn build_rule_keys(tx: &mut dyn Tx, rule: &UniqueRule, attrs: &[Attribute]) -> Result<(), StoreError> {
-    let compiled: Vec<CompiledAttribute> = attrs.iter().cloned().map(CompiledAttribute::new).collect();
+fn build_rule_keys(
+    tx: &mut dyn Tx,
+    rule: &UniqueRule,
+    attrs: &[Attribute],
+) -> Result<(), StoreError> {
+    let compiled: Vec<CompiledAttribute> =
+        attrs.iter().cloned().map(CompiledAttribute::new).collect();
     let by_id: HashMap<i64, &CompiledAttribute> = compiled.iter().map(|c| (c.attr.id, c)).collect();
     let rows = tx.query(
         "SELECT inst_id, data FROM instance WHERE obj_id = ?",
         &[rule.bk_obj_id.as_str().into()],
     )?;
     for row in rows {
-        let (Some(inst_id), Some(cell)) = (row.first().and_then(SqlValue::as_i64), row.get(1)) else {
+        let (Some(inst_id), Some(cell)) = (row.first().and_then(SqlValue::as_i64), row.get(1))
+        else {
             continue;
         };
-        let Value::Object(doc) = cell.to_json()? else { continue };
+        let Value::Object(doc) = cell.to_json()? else {
+            continue;
+        };
         if let Some(key) = key_of(rule, &by_id, &doc) {
             let res = tx.execute(
                 "INSERT INTO instance_unique (rule_id, key, obj_id, inst_id) VALUES (?, ?, ?, ?)",
-                &[SqlValue::Int(rule.id), SqlValue::Text(key.clone()), rule.bk_obj_id.as_str().into(), SqlValue::Int(inst_id)],
+                &[
+                    SqlValue::Int(rule.id),
+                    SqlValue::Text(key.clone()),
+                    rule.bk_obj_id.as_str().into(),
+                    SqlValue::Int(inst_id),
+                ],
             );
             match res {
                 Ok(_) => {}
-                Err(e) if matches!(e, StoreError::UniqueViolation { .. }) => {
+                Err(StoreError::UniqueViolation { .. }) => {
                     return Err(DomainError::UniqueDataDuplicated(key).into())
                 }
                 Err(e) => return Err(e),
@@ -168,13 +213,22 @@ fn entry(action: &'static str, rule: &UniqueRule, pre: Option<&UniqueRule>) -> A
         resource_name: rule.bk_obj_id.clone(),
         obj_id: Some(rule.bk_obj_id.clone()),
         pre_data: pre.and_then(|p| serde_json::to_value(p).ok()),
-        cur_data: if action == "delete" { None } else { serde_json::to_value(rule).ok() },
+        cur_data: if action == "delete" {
+            None
+        } else {
+            serde_json::to_value(rule).ok()
+        },
         update_fields: None,
     }
 }
 
 /// `POST /api/v3/create/objectunique/object/{bk_obj_id}` → the new rule's id.
-pub fn create(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, body: &Map<String, Value>) -> Result<i64, StoreError> {
+pub fn create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    body: &Map<String, Value>,
+) -> Result<i64, StoreError> {
     if super::objects::get(tx, obj_id)?.is_none() {
         return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
     }
@@ -212,7 +266,13 @@ fn get(tx: &mut dyn Tx, obj_id: &str, id: i64) -> Result<UniqueRule, StoreError>
 }
 
 /// `PUT /api/v3/update/objectunique/object/{bk_obj_id}/unique/{id}`.
-pub fn update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, id: i64, body: &Map<String, Value>) -> Result<(), StoreError> {
+pub fn update(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    id: i64,
+    body: &Map<String, Value>,
+) -> Result<(), StoreError> {
     let old = get(tx, obj_id, id)?;
     if old.ispre {
         return Err(DomainError::UniquePreset.into());
@@ -227,8 +287,14 @@ pub fn update(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, id: i64, body: &Ma
     let mut new = old.clone();
     new.keys = keys;
     new.last_time = cmdb_domain::time::format_millis(ctx.now);
-    tx.execute("UPDATE unique_rule SET doc = ? WHERE id = ?", &[encode(&new)?, SqlValue::Int(id)])?;
-    tx.execute("DELETE FROM instance_unique WHERE rule_id = ?", &[SqlValue::Int(id)])?;
+    tx.execute(
+        "UPDATE unique_rule SET doc = ? WHERE id = ?",
+        &[encode(&new)?, SqlValue::Int(id)],
+    )?;
+    tx.execute(
+        "DELETE FROM instance_unique WHERE rule_id = ?",
+        &[SqlValue::Int(id)],
+    )?;
     for key in &new.keys {
         if let Some(attr) = attrs.iter().find(|a| a.id == key.key_id) {
             ensure_attr_index(tx, &attr.bk_property_id)?;
@@ -256,6 +322,9 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, id: i64) -> Result
         return Err(DomainError::UniqueLastRule.into());
     }
     tx.execute("DELETE FROM unique_rule WHERE id = ?", &[SqlValue::Int(id)])?;
-    tx.execute("DELETE FROM instance_unique WHERE rule_id = ?", &[SqlValue::Int(id)])?;
+    tx.execute(
+        "DELETE FROM instance_unique WHERE rule_id = ?",
+        &[SqlValue::Int(id)],
+    )?;
     audit::record(tx, ctx, entry("delete", &old, Some(&old)))
 }

@@ -9,13 +9,16 @@ use crate::{Row, SqlValue, StoreError, Tx};
 
 /// The first column of the first row as an integer.
 pub(crate) fn scalar_i64(rows: &[Row]) -> Option<i64> {
-    rows.first().and_then(|r| r.first()).and_then(SqlValue::as_i64)
+    rows.first()
+        .and_then(|r| r.first())
+        .and_then(SqlValue::as_i64)
 }
 
 /// Decodes a JSON document column into a record.
 pub(crate) fn decode<T: DeserializeOwned>(cell: &SqlValue) -> Result<T, StoreError> {
     let value = cell.to_json()?;
-    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("bad stored record: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| StoreError::Corrupt(format!("bad stored record: {e}")))
 }
 
 /// Encodes a record for a document column.

@@ -297,6 +297,9 @@ struct Acc {
     each_args: String,
 }
 
+/// One alternative of an `IN` translation, written on demand.
+type Alternative<'a> = Box<dyn Fn(&mut SqlBuilder) + 'a>;
+
 struct Compiler<'a> {
     dialect: Dialect,
     doc: &'a str,
@@ -499,7 +502,9 @@ impl Compiler<'_> {
                 let pg = self.pg();
                 self.array_len(&a, out, |out| {
                     if pg {
-                        out.push("CAST(").bind(SqlValue::Int(*len)).push(" AS BIGINT)");
+                        out.push("CAST(")
+                            .bind(SqlValue::Int(*len))
+                            .push(" AS BIGINT)");
                     } else {
                         out.bind(SqlValue::Int(*len));
                     }
@@ -700,7 +705,9 @@ impl Compiler<'_> {
             }
             Value::Array(_) | Value::Object(_) => return Err(non_scalar(field)),
             _ if self.pg() => {
-                out.push(&a.json).push(" = ").bind(SqlValue::Json(value.clone()));
+                out.push(&a.json)
+                    .push(" = ")
+                    .bind(SqlValue::Json(value.clone()));
             }
             Value::Bool(b) => {
                 out.push(&a.typ)
@@ -759,10 +766,16 @@ impl Compiler<'_> {
                 a.json.clone(),
                 SqlValue::Json(Value::Bool(*b)),
             ),
-            Value::Bool(b) => (self.is_bool(a), a.json.clone(), SqlValue::Int(i64::from(*b))),
-            Value::Number(_) if self.pg() => {
-                (self.is_number(a), a.json.clone(), SqlValue::Json(value.clone()))
-            }
+            Value::Bool(b) => (
+                self.is_bool(a),
+                a.json.clone(),
+                SqlValue::Int(i64::from(*b)),
+            ),
+            Value::Number(_) if self.pg() => (
+                self.is_number(a),
+                a.json.clone(),
+                SqlValue::Json(value.clone()),
+            ),
             Value::Number(_) => (self.is_number(a), a.json.clone(), number_value(value)),
             Value::String(s) if self.pg() => (
                 self.is_text(a),
@@ -838,7 +851,7 @@ impl Compiler<'_> {
         }
         let has_null = values.iter().any(Value::is_null);
         // Alternatives, each a closure over `out`, joined by OR.
-        let mut parts: Vec<Box<dyn Fn(&mut SqlBuilder) + '_>> = Vec::new();
+        let mut parts: Vec<Alternative<'_>> = Vec::new();
         if let Kind::Column(col, ty) = a.kind {
             let vals: Vec<SqlValue> = values.iter().filter_map(|v| column_value(ty, v)).collect();
             if !vals.is_empty() {
@@ -905,14 +918,14 @@ impl Compiler<'_> {
                 out.push(&t);
             }));
         }
-        match parts.len() {
-            0 => {
+        match parts.as_slice() {
+            [] => {
                 out.push("FALSE");
             }
-            1 => parts[0](out),
-            _ => {
+            [only] => only(out),
+            many => {
                 out.push("(");
-                for (i, p) in parts.iter().enumerate() {
+                for (i, p) in many.iter().enumerate() {
                     if i > 0 {
                         out.push(" OR ");
                     }
@@ -1250,7 +1263,10 @@ mod tests {
         assert_eq!(like_pattern(StrMatch::Contains, "50%_\\"), "%50\\%\\_\\\\%");
         assert_eq!(like_pattern(StrMatch::Prefix, "a"), "a%");
         assert_eq!(like_pattern(StrMatch::Suffix, "a"), "%a");
-        assert_eq!(glob_pattern(StrMatch::Contains, "a*b?[c]"), "*a[*]b[?][[]c]*");
+        assert_eq!(
+            glob_pattern(StrMatch::Contains, "a*b?[c]"),
+            "*a[*]b[?][[]c]*"
+        );
         assert_eq!(glob_pattern(StrMatch::Prefix, "a"), "a*");
         assert_eq!(glob_pattern(StrMatch::Suffix, "a"), "*a");
         assert_eq!(ci_literal_regex(StrMatch::Prefix, "a.b"), "(?i)\\Aa\\.b");

@@ -34,6 +34,17 @@ pub struct Raw {
 impl TestApp {
     pub async fn spawn() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(dir).await
+    }
+
+    /// Stops this server and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> TestApp {
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        self.stop_inner().await;
+        Self::spawn_in(dir).await
+    }
+
+    async fn spawn_in(dir: tempfile::TempDir) -> TestApp {
         let data_dir = dir.path().to_path_buf();
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
@@ -59,21 +70,30 @@ impl TestApp {
 
     /// Stops the server gracefully and waits for the database to close.
     pub async fn stop(mut self) {
+        self.stop_inner().await;
+    }
+
+    async fn stop_inner(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(h) = self.handle.take() {
-            h.await.expect("server task").expect("server stopped cleanly");
+            h.await
+                .expect("server task")
+                .expect("server stopped cleanly");
         }
     }
 
     fn auth_header() -> String {
-        json!({"bk_app_code": APP_CODE, "bk_app_secret": APP_SECRET, "bk_username": "admin"}).to_string()
+        json!({"bk_app_code": APP_CODE, "bk_app_secret": APP_SECRET, "bk_username": "admin"})
+            .to_string()
     }
 
     /// POST an ESB call with credentials in the header, returning the envelope.
     pub async fn esb(&self, name: &str, body: Value) -> Value {
-        let raw = self.esb_raw(name, Some(Self::auth_header()), &body.to_string()).await;
+        let raw = self
+            .esb_raw(name, Some(Self::auth_header()), &body.to_string())
+            .await;
         assert_eq!(raw.status, 200, "{name}: HTTP {} {}", raw.status, raw.body);
         raw.body
     }
@@ -115,7 +135,10 @@ impl TestApp {
         let resp = self
             .client
             .request(method, format!("{}{path}", self.base))
-            .header("x-bkapi-authorization", json!({"bk_app_code": APP_CODE, "bk_app_secret": APP_SECRET}).to_string())
+            .header(
+                "x-bkapi-authorization",
+                json!({"bk_app_code": APP_CODE, "bk_app_secret": APP_SECRET}).to_string(),
+            )
             .header("x-bkcmdb-user", "admin")
             .header("x-bkcmdb-supplier-account", "0")
             .header("blueking-language", "en")
@@ -141,7 +164,11 @@ impl TestApp {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Raw { status, headers, body }
+        Raw {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Creates a custom model `obj_id` in classification `bk_uncategorized`; returns its record.

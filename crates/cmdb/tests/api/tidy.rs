@@ -3,22 +3,32 @@
 use std::path::Path;
 
 fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(Path::parent).expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("workspace root")
 }
 
 /// cmdb-domain must do no I/O: no runtime, web framework or database crate in its manifest.
 #[test]
 fn domain_crate_has_no_io_dependencies() {
-    let manifest = std::fs::read_to_string(workspace().join("crates/cmdb-domain/Cargo.toml")).expect("manifest");
-    for banned in ["tokio", "axum", "rusqlite", "postgres", "hyper", "reqwest", "sqlx"] {
-        assert!(!manifest.contains(banned), "cmdb-domain depends on {banned}");
+    let manifest = std::fs::read_to_string(workspace().join("crates/cmdb-domain/Cargo.toml"))
+        .expect("manifest");
+    for banned in [
+        "tokio", "axum", "rusqlite", "postgres", "hyper", "reqwest", "sqlx",
+    ] {
+        assert!(
+            !manifest.contains(banned),
+            "cmdb-domain depends on {banned}"
+        );
     }
 }
 
 /// The API never names a concrete backend.
 #[test]
 fn api_crate_does_not_depend_on_backends() {
-    let manifest = std::fs::read_to_string(workspace().join("crates/cmdb-api/Cargo.toml")).expect("manifest");
+    let manifest =
+        std::fs::read_to_string(workspace().join("crates/cmdb-api/Cargo.toml")).expect("manifest");
     assert!(!manifest.contains("cmdb-store-sqlite"));
     assert!(!manifest.contains("cmdb-store-postgres"));
 }
