@@ -1,4 +1,6 @@
 """Classifications through the client (10-models.md §1-§2)."""
+import pytest
+
 from conftest import new_id
 
 CLASSIFICATION_KEYS = {"id", "bk_classification_id", "bk_classification_name", "bk_classification_type",
@@ -92,3 +94,16 @@ def test_delete_classification_with_model_is_refused(api):
     assert api.ok("delete_object", {"id": model["id"]}) is None
     assert api.ok("delete_classification", {"id": cls["id"]}) is None
     assert api.ok("search_classifications", {"bk_classification_id": cls["bk_classification_id"]}) == []
+
+
+def test_uncategorized_is_silently_not_updated(api):
+    [unc] = api.ok("search_classifications", {"bk_classification_id": "bk_uncategorized"})
+    assert api.ok("update_classification", {"id": unc["id"], "bk_classification_name": new_id("n")}) is None
+    assert api.ok("search_classifications", {"bk_classification_id": "bk_uncategorized"}) == [unc]
+
+
+def test_create_classification_name_is_optional(api):
+    cid = new_id("cls")
+    created = api.ok("create_classification", {"bk_classification_id": cid})
+    assert created["bk_classification_id"] == cid
+    assert api.ok("search_classifications", {"bk_classification_id": cid}) == [created]

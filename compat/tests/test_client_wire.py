@@ -3,6 +3,9 @@ import json
 import uuid
 from urllib.parse import urlsplit
 
+import pytest
+from bkapi_client_core.esb import Operation
+from bkapi_client_core.exceptions import HTTPResponseError
 from bkapi_component.open.client import Client
 
 from conftest import (APP_CODE, APP_SECRET, OPERATIONS, REQUEST_ID_RE, SERVER_URL, Api, assert_envelope,
@@ -100,3 +103,18 @@ def test_request_body_is_json(api):
     assert req.headers["Content-Type"] == "application/json"
     assert json.loads(req.body)["bk_classification_id"] == "bk_network"
     assert REQUEST_ID_RE.match(api.last_response.json()["request_id"])
+
+
+def test_unknown_api_name_is_404_with_envelope():
+    client = make_client(bk_app_code=APP_CODE, bk_app_secret=APP_SECRET, bk_username="compat_404")
+    client.cc.register("no_such_api", Operation(method="POST", path="/api/c/compapi{bk_api_ver}/cc/no_such_api/"))
+    with pytest.raises(HTTPResponseError) as info:
+        client.cc.no_such_api({"x": 1})
+    err = info.value
+    assert err.response_status_code == 404
+    body = err.response_json()
+    assert_envelope(body)
+    assert body["result"] is False
+    assert body["code"] == 1199003
+    assert body["message"] == "api no_such_api not found"
+    assert body["data"] is None

@@ -115,6 +115,27 @@ def test_create_inst_on_paused_model(api):
     api.ok("create_inst", {"bk_obj_id": model["bk_obj_id"], "bk_inst_name": "x"})
 
 
+def test_create_inst_server_owned_keys(api, test3):
+    data = api.ok("create_inst", {"bk_obj_id": test3, "bk_inst_name": "owned", "bk_inst_id": 5,
+                                  "create_time": "2000-01-01T00:00:00Z", "last_time": "2000-01-01T00:00:00Z",
+                                  "bk_created_by": "mallory", "bk_supplier_account": "0"})
+    assert data["bk_created_by"] == api.username
+    assert data["create_time"] != "2000-01-01T00:00:00Z"
+    assert parse_time(data["create_time"]).year > 2000
+    assert data["last_time"] == data["create_time"]
+    others = api.ok("search_object_instances", {"bk_obj_id": test3, "page": {"start": 0, "limit": 10}})["info"]
+    assert others == [data]
+    if data["bk_inst_id"] != 5:
+        assert api.get_inst(test3, 5) is None
+
+
+def test_create_inst_bk_biz_id_checks(api, test3):
+    api.err("create_inst", {"bk_obj_id": test3, "bk_inst_name": "b1", "bk_biz_id": 987654321}, 1199011)
+    assert api.err("create_inst", {"bk_obj_id": test3, "bk_inst_name": "b2", "bk_biz_id": "abc"}, 1199011) \
+        == "'bk_biz_id' the parameter is invalid or does not exist"
+    assert api.ok("count_object_instances", {"bk_obj_id": test3}) == {"count": 0}
+
+
 # ---- batch_create_inst -----------------------------------------------------------------------
 
 def test_batch_create_inst(api, server_model):
@@ -240,6 +261,26 @@ def test_search_object_instances(api, server_model):
     api.err("search_object_instances", {"bk_obj_id": "host", "page": {"start": 0, "limit": 10}}, 1199084)
 
 
+def test_time_condition(api, test3):
+    made = api.ok("create_inst", {"bk_obj_id": test3, "bk_inst_name": "tc"})
+    around = {"oper": "and", "rules": [{"field": "create_time", "start": "2000-01-01 00:00:00",
+                                        "end": "2999-01-01 00:00:00"}]}
+    future = {"oper": "and", "rules": [{"field": "create_time", "start": "2999-01-01 00:00:00",
+                                        "end": "2999-01-02 00:00:00"}]}
+    page = {"start": 0, "limit": 10}
+    assert api.ok("search_inst", {"bk_obj_id": test3, "page": page, "time_condition": around}) \
+        == {"count": 1, "info": [made]}
+    assert api.ok("search_inst", {"bk_obj_id": test3, "page": page, "time_condition": future}) \
+        == {"count": 0, "info": []}
+    assert api.ok("search_object_instances", {"bk_obj_id": test3, "page": page, "time_condition": around}) \
+        == {"info": [made]}
+    assert api.ok("search_object_instances", {"bk_obj_id": test3, "page": page, "time_condition": future}) \
+        == {"info": []}
+    assert api.ok("count_object_instances", {"bk_obj_id": test3, "time_condition": future}) == {"count": 0}
+    bad = dict(around, oper="or")
+    api.err("search_inst", {"bk_obj_id": test3, "page": page, "time_condition": bad}, 1199006)
+
+
 def test_count_object_instances(api, server_model):
     assert api.ok("count_object_instances", {"bk_obj_id": server_model}) == {"count": 0}
     _create_many(api, server_model, [{"bk_inst_name": "c%d" % i, "cpu": i + 1} for i in range(6)])
@@ -304,6 +345,22 @@ def test_update_inst_sets_last_time_and_updater(api, test3):
     assert stored["test4"] == "v"
     assert parse_time(stored["last_time"]) > parse_time(created["last_time"])
     assert stored["create_time"] == created["create_time"]
+
+
+def test_update_inst_ignores_protected_keys(api, test3):
+    created = api.ok("create_inst", {"bk_obj_id": test3, "bk_inst_name": "p", "bk_biz_id": 0})
+    assert api.ok("update_inst", {"bk_obj_id": test3, "bk_inst_id": created["bk_inst_id"], "test4": "t",
+                                  "bk_created_by": "mallory", "bk_biz_id": 7,
+                                  "create_time": "2000-01-01T00:00:00Z"}) is None
+    stored = api.get_inst(test3, created["bk_inst_id"])
+    assert stored["test4"] == "t"
+    assert stored["bk_created_by"] == api.username
+    assert stored["bk_biz_id"] == 0
+    assert stored["create_time"] == created["create_time"]
+    assert api.err("update_inst", {"bk_obj_id": test3, "bk_inst_id": "abc", "test4": "x"}, 1199009) \
+        == "'inst_id' parameters must be integral"
+    api.err("delete_inst", {"bk_obj_id": test3, "bk_inst_id": "abc"}, 1199009)
+    assert api.get_inst(test3, created["bk_inst_id"]) == stored
 
 
 def test_batch_update_inst(api, server_model):

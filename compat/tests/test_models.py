@@ -122,6 +122,9 @@ def test_create_object_validation(api):
     api.err("create_object", body(bk_obj_id="host"), 1199011)
     api.err("create_object", body(bk_obj_id="9" + new_id("x")), 1199011)
     api.err("create_object", body(obj_sort_number=-1), 1199006)
+    api.err("create_object", body(bk_obj_name=None), 1199011)
+    api.err("create_object", body(bk_obj_name="n" * 129), 1199011)
+    api.err("create_object", body(bk_obj_id="o" * 129), 1199073)
     assert api.ok("search_objects", {"bk_classification_id": cls_id}) == []
 
 

@@ -14,10 +14,10 @@ pub fn server_offset() -> FixedOffset {
     *Local::now().offset()
 }
 
-/// Formats Unix milliseconds like Go's `time.Time` JSON (`2022-01-05T17:28:27.069+08:00`, `Z`
-/// for UTC) but always with three fraction digits: Go would drop trailing zeros, and RFC 3339
-/// parsers accept both, while a fixed width keeps stored times comparable as text (filters on
-/// time attributes compare the stored strings).
+/// Formats Unix milliseconds exactly as Go marshals `time.Time` (00-protocol §8):
+/// `2022-01-05T17:28:27.069+08:00`, trailing zeros of the fraction dropped (no fraction at all
+/// for whole seconds), `Z` for UTC. Because the width varies, stored times are never compared as
+/// text: filters compare instants (see `cmdb-store`'s compiler).
 pub fn format_millis(millis: i64) -> String {
     let offset = server_offset();
     let utc = DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default();
@@ -28,7 +28,13 @@ pub fn format_millis(millis: i64) -> String {
 pub fn format_datetime(t: &DateTime<FixedOffset>) -> String {
     let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
     let ms = t.timestamp_subsec_millis();
-    let frac = format!(".{ms:03}");
+    let mut frac = String::new();
+    if ms != 0 {
+        frac = format!(".{ms:03}");
+        while frac.ends_with('0') {
+            frac.pop();
+        }
+    }
     let offset = if t.offset().local_minus_utc() == 0 {
         "Z".to_string()
     } else {
@@ -78,17 +84,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fixed_width_fraction() {
+    fn go_style_fraction() {
         let t = DateTime::parse_from_rfc3339("2022-01-05T17:28:27.069+08:00").unwrap();
         assert_eq!(format_datetime(&t), "2022-01-05T17:28:27.069+08:00");
         let t = DateTime::parse_from_rfc3339("2022-01-05T17:28:27.670+08:00").unwrap();
-        assert_eq!(format_datetime(&t), "2022-01-05T17:28:27.670+08:00");
+        assert_eq!(format_datetime(&t), "2022-01-05T17:28:27.67+08:00");
         let t = DateTime::parse_from_rfc3339("2022-01-05T17:28:27+00:00").unwrap();
-        assert_eq!(format_datetime(&t), "2022-01-05T17:28:27.000Z");
-        // fixed width: text order is time order
-        let a = format_datetime(&DateTime::parse_from_rfc3339("2022-01-05T17:28:27Z").unwrap());
-        let b = format_datetime(&DateTime::parse_from_rfc3339("2022-01-05T17:28:27.5Z").unwrap());
-        assert!(a < b);
+        assert_eq!(format_datetime(&t), "2022-01-05T17:28:27Z");
     }
 
     #[test]

@@ -57,6 +57,7 @@ impl SqliteDb {
                 .map_err(conn::map_err)?;
             let mut stx = SqliteTx::new(&tx);
             cmdb_store::schema::migrate(&mut stx)?;
+            cmdb_store::schema::sqlite_planner_hints(&mut stx)?;
             tx.commit().map_err(conn::map_err)?;
         }
         let (sender, receiver) = mpsc::channel::<Msg>();

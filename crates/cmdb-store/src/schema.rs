@@ -22,11 +22,18 @@ pub const SQLITE: &[Migration] = &[Migration {
     sql: include_str!("../migrations/sqlite/0001_init.sql"),
 }];
 
+/// The PostgreSQL migrations: same version numbers as [`SQLITE`].
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_init.sql",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
 /// The migrations for `dialect`.
 pub fn migrations(dialect: Dialect) -> &'static [Migration] {
     match dialect {
         Dialect::Sqlite => SQLITE,
-        Dialect::Postgres => &[],
+        Dialect::Postgres => POSTGRES,
     }
 }
 
@@ -66,4 +73,45 @@ pub fn migrate(tx: &mut dyn Tx) -> Result<i64, StoreError> {
         )?;
     }
     Ok(latest)
+}
+
+/// Gives SQLite's query planner fixed statistics for the `instance` table's indexes.
+///
+/// Why: without statistics SQLite rates `obj_id = ?` on the (covering) primary key as cheap as
+/// `obj_id = ? AND json_extract(data, '$.x') = ?` on an expression index, and scans a whole model
+/// for an equality filter on a unique attribute. Real `ANALYZE` results depend on what the data
+/// looked like when it ran; these hints describe the shape that matters (many instances per
+/// model, few per attribute value) and stay true as the data grows. Called after migrations and
+/// whenever an expression index is created (in the same transaction, so every connection reloads
+/// schema and statistics together).
+pub fn sqlite_planner_hints(tx: &mut dyn Tx) -> Result<(), StoreError> {
+    // ANALYZE of a tiny table creates sqlite_stat1 when it does not exist yet.
+    tx.execute_batch("ANALYZE setting")?;
+    let indexes = tx.query(
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'instance'",
+        &[],
+    )?;
+    tx.execute("DELETE FROM sqlite_stat1 WHERE tbl = 'instance'", &[])?;
+    let mut hints: Vec<(String, &str)> = vec![("instance".into(), "1000000 10000 1")];
+    for row in indexes {
+        let Some(name) = row.first().and_then(|c| c.as_str()).map(str::to_string) else {
+            continue;
+        };
+        let stat = match name.as_str() {
+            "instance_name" => "1000000 10000 2",
+            "instance_id" => "1000000 1",
+            "instance_parent" => "1000000 10000 20",
+            "instance_biz" => "1000000 10000 1000",
+            n if n.starts_with("instance_attr_") => "1000000 10000 1",
+            _ => continue,
+        };
+        hints.push((name, stat));
+    }
+    for (idx, stat) in hints {
+        tx.execute(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('instance', ?, ?)",
+            &[SqlValue::Text(idx), SqlValue::from(stat)],
+        )?;
+    }
+    Ok(())
 }

@@ -126,10 +126,11 @@ fn times() {
             millis: 7
         }),
         (
-            "(jsonb_typeof((data -> 'create_time')) = 'string' \
-             AND (data ->> 'create_time') COLLATE \"C\" >= ?)"
+            "(CASE WHEN jsonb_typeof((data -> 'create_time')) = 'string' \
+             AND (data ->> 'create_time') ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)*(Z|[+-][0-9]{2}:[0-9]{2})$' \
+             THEN CAST(floor(extract(epoch FROM CAST((data ->> 'create_time') AS TIMESTAMPTZ)) * 1000) AS BIGINT) END) >= ?"
                 .into(),
-            vec![t(text)]
+            vec![SqlValue::Int(7)]
         )
     );
     assert_eq!(
@@ -140,10 +141,11 @@ fn times() {
             millis: 7
         }),
         (
-            "NOT COALESCE((jsonb_typeof((data -> 'create_time')) = 'string' \
-             AND (data ->> 'create_time') COLLATE \"C\" = ?), FALSE)"
+            "NOT COALESCE((CASE WHEN jsonb_typeof((data -> 'create_time')) = 'string' \
+             AND (data ->> 'create_time') ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)*(Z|[+-][0-9]{2}:[0-9]{2})$' \
+             THEN CAST(floor(extract(epoch FROM CAST((data ->> 'create_time') AS TIMESTAMPTZ)) * 1000) AS BIGINT) END) = ?, FALSE)"
                 .into(),
-            vec![t(text)]
+            vec![SqlValue::Int(7)]
         )
     );
     assert_eq!(

@@ -15,7 +15,7 @@ CREATE TABLE setting (
 CREATE TABLE classification (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
     cls_id   TEXT NOT NULL UNIQUE,
-    cls_name TEXT NOT NULL UNIQUE,
+    cls_name TEXT UNIQUE,            -- NULL when the classification has no name
     doc      TEXT NOT NULL
 );
 

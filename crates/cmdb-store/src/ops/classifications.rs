@@ -13,6 +13,16 @@ use crate::{SqlValue, StoreError, Tx};
 /// The classification that cannot be updated.
 const UNCATEGORIZED: &str = "bk_uncategorized";
 
+/// The unique name column: an absent name is NULL, so several unnamed classifications may
+/// coexist while named ones stay unique.
+fn name_column(name: &str) -> SqlValue {
+    if name.is_empty() {
+        SqlValue::Null
+    } else {
+        SqlValue::Text(name.to_string())
+    }
+}
+
 /// All visible classifications matching an equality filter.
 pub fn search(
     tx: &mut dyn Tx,
@@ -50,7 +60,7 @@ pub(crate) fn insert(
         &[
             SqlValue::Int(id),
             record.bk_classification_id.as_str().into(),
-            record.bk_classification_name.as_str().into(),
+            name_column(&record.bk_classification_name),
             encode(&record)?,
         ],
     );
@@ -81,9 +91,10 @@ pub fn create(
     }
     let cls_id = validate_model_id("bk_classification_id", &id_value)?;
     check_no_bk_prefix("bk_classification_id", &cls_id)?;
+    // The name is validated only when present (upstream `isValid(kit, true, data)`).
     let name = match body.get("bk_classification_name") {
         Some(v) => validate_model_name("bk_classification_name", v)?,
-        None => return Err(DomainError::NeedSet("bk_classification_name".into()).into()),
+        None => String::new(),
     };
     let icon = body
         .get("bk_classification_icon")

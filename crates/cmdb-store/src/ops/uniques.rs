@@ -18,7 +18,7 @@ use super::audit::{self, AuditEntry};
 use super::util::{encode, load_docs};
 use super::{attributes, OpContext};
 use crate::sql::compile::json_field_expr;
-use crate::{SqlValue, StoreError, Tx};
+use crate::{Dialect, SqlValue, StoreError, Tx};
 
 /// The rules of a model.
 pub fn of_model(tx: &mut dyn Tx, obj_id: &str) -> Result<Vec<UniqueRule>, StoreError> {
@@ -85,9 +85,22 @@ pub(crate) fn ensure_attr_index(tx: &mut dyn Tx, prop: &str) -> Result<(), Store
         return Ok(());
     }
     let expr = json_field_expr(tx.dialect(), "data", prop)?;
+    if tx.dialect() == Dialect::Postgres {
+        // Two transactions creating the same index race in the catalog (`IF NOT EXISTS` is not
+        // atomic there): the second waits for the first to commit, then finds the index.
+        // Lock namespace "CMDI" (0x434d4449), key = hash of the index name.
+        tx.query(
+            "SELECT 1 FROM pg_advisory_xact_lock(1129137225, hashtext(CAST(? AS TEXT)))",
+            &[SqlValue::Text(format!("instance_attr_{prop}"))],
+        )?;
+    }
     let sql =
         format!("CREATE INDEX IF NOT EXISTS instance_attr_{prop} ON instance (obj_id, {expr})");
-    tx.execute_batch(&sql)
+    tx.execute_batch(&sql)?;
+    if tx.dialect() == Dialect::Sqlite {
+        crate::schema::sqlite_planner_hints(tx)?;
+    }
+    Ok(())
 }
 
 fn parse_keys(

@@ -821,18 +821,29 @@ impl Compiler<'_> {
             }
             return Ok(());
         }
-        let lhs = if self.pg() {
-            format!("{} COLLATE \"C\"", a.text)
+        // Stored times are RFC 3339 strings whose fraction width varies (Go drops trailing
+        // zeros), so they are compared as instants, not as text.
+        if self.pg() {
+            out.push("(CASE WHEN ")
+                .push(&self.is_text(a))
+                .push(" AND ")
+                .push(&a.text)
+                .push(" ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)*(Z|[+-][0-9]{2}:[0-9]{2})$' THEN CAST(floor(extract(epoch FROM CAST(")
+                .push(&a.text)
+                .push(" AS TIMESTAMPTZ)) * 1000) AS BIGINT) END)")
+                .push(sym)
+                .bind(SqlValue::Int(millis));
         } else {
-            a.json.clone()
-        };
-        out.push("(")
-            .push(&self.is_text(a))
-            .push(" AND ")
-            .push(&lhs)
-            .push(sym)
-            .bind(SqlValue::Text(text.to_string()))
-            .push(")");
+            out.push("(")
+                .push(&self.is_text(a))
+                .push(" AND CAST(round(unixepoch(")
+                .push(&a.json)
+                .push(", 'subsec') * 1000) AS INTEGER)")
+                .push(sym)
+                .bind(SqlValue::Int(millis))
+                .push(")");
+        }
+        let _ = text;
         Ok(())
     }
 
