@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Dialect, Row, SqlValue, StoreError, Tx};
 use regex::Regex;
 use rusqlite::functions::FunctionFlags;
@@ -83,11 +84,12 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
 /// A transaction on a borrowed connection (the caller owns BEGIN/COMMIT).
 pub(crate) struct SqliteTx<'c> {
     conn: &'c Connection,
+    cache: Option<&'c SchemaCache>,
 }
 
 impl<'c> SqliteTx<'c> {
-    pub(crate) fn new(conn: &'c Connection) -> Self {
-        Self { conn }
+    pub(crate) fn new(conn: &'c Connection, cache: Option<&'c SchemaCache>) -> Self {
+        Self { conn, cache }
     }
 }
 
@@ -111,7 +113,11 @@ fn from_ref(v: ValueRef<'_>) -> SqlValue {
         ValueRef::Null => SqlValue::Null,
         ValueRef::Integer(i) => SqlValue::Int(i),
         ValueRef::Real(f) => SqlValue::Float(f),
-        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => SqlValue::Text(
+            std::str::from_utf8(t)
+                .map(str::to_owned)
+                .unwrap_or_else(|_| String::from_utf8_lossy(t).into_owned()),
+        ),
         ValueRef::Blob(b) => SqlValue::Text(String::from_utf8_lossy(b).into_owned()),
     }
 }
@@ -148,6 +154,10 @@ impl Tx for SqliteTx<'_> {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql).map_err(map_err)
+    }
+
+    fn schema_cache(&self) -> Option<&SchemaCache> {
+        self.cache
     }
 
     fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError> {

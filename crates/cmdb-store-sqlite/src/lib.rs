@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::thread;
 
 use async_trait::async_trait;
+use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Database, DynJob, StoreError};
 use parking_lot::Mutex;
 use rusqlite::Connection;
@@ -44,6 +45,7 @@ pub struct SqliteDb {
     writer: Mutex<Option<mpsc::Sender<Msg>>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     read_permits: Arc<Semaphore>,
+    cache: Arc<SchemaCache>,
 }
 
 impl SqliteDb {
@@ -55,26 +57,29 @@ impl SqliteDb {
             let tx = write_conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(conn::map_err)?;
-            let mut stx = SqliteTx::new(&tx);
+            let mut stx = SqliteTx::new(&tx, None);
             cmdb_store::schema::migrate(&mut stx)?;
             cmdb_store::schema::sqlite_planner_hints(&mut stx)?;
             tx.commit().map_err(conn::map_err)?;
         }
+        let cache = Arc::new(SchemaCache::new());
+        let writer_cache = cache.clone();
         let (sender, receiver) = mpsc::channel::<Msg>();
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(write_conn, receiver))
+            .spawn(move || writer_loop(write_conn, receiver, &writer_cache))
             .map_err(|e| StoreError::Backend(format!("cannot start writer thread: {e}")))?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: Mutex::new(Some(sender)),
             readers: Arc::new(Mutex::new(Vec::new())),
             read_permits: Arc::new(Semaphore::new(MAX_READERS)),
+            cache,
         })
     }
 }
 
-fn writer_loop(mut conn: Connection, receiver: mpsc::Receiver<Msg>) {
+fn writer_loop(mut conn: Connection, receiver: mpsc::Receiver<Msg>, cache: &SchemaCache) {
     let mut shutdown: Option<oneshot::Sender<()>> = None;
     while shutdown.is_none() {
         let Ok(first) = receiver.recv() else { break };
@@ -91,7 +96,7 @@ fn writer_loop(mut conn: Connection, receiver: mpsc::Receiver<Msg>) {
             }
         }
         if !batch.is_empty() {
-            run_batch(&mut conn, batch);
+            run_batch(&mut conn, batch, cache);
         }
     }
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
@@ -103,7 +108,7 @@ fn writer_loop(mut conn: Connection, receiver: mpsc::Receiver<Msg>) {
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<(DynJob, Reply)>) {
+fn run_batch(conn: &mut Connection, batch: Vec<(DynJob, Reply)>, cache: &SchemaCache) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = e.to_string();
         for (_, reply) in batch {
@@ -113,7 +118,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<(DynJob, Reply)>) {
     }
     let mut results: Vec<(Reply, JobResult)> = Vec::new();
     for (job, reply) in batch {
-        let result = run_in_savepoint(conn, job);
+        let result = run_in_savepoint(conn, job, cache);
         results.push((reply, result));
     }
     match conn.execute_batch("COMMIT") {
@@ -132,10 +137,10 @@ fn run_batch(conn: &mut Connection, batch: Vec<(DynJob, Reply)>) {
     }
 }
 
-fn run_in_savepoint(conn: &Connection, job: DynJob) -> Result<Box<dyn Any + Send>, StoreError> {
+fn run_in_savepoint(conn: &Connection, job: DynJob, cache: &SchemaCache) -> JobResult {
     conn.execute_batch("SAVEPOINT job").map_err(conn::map_err)?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut tx = SqliteTx::new(conn);
+        let mut tx = SqliteTx::new(conn, Some(cache));
         job(&mut tx)
     }));
     let result = match outcome {
@@ -178,13 +183,14 @@ impl Database for SqliteDb {
             .map_err(|_| StoreError::Unavailable("database is closed".into()))?;
         let readers = self.readers.clone();
         let path = self.path.clone();
+        let cache = self.cache.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = readers.lock().pop();
             let mut conn = match pooled {
                 Some(c) => c,
                 None => open_connection(&path)?,
             };
-            let result = run_read(&mut conn, job);
+            let result = run_read(&mut conn, job, &cache);
             readers.lock().push(conn);
             result
         })
@@ -213,10 +219,10 @@ impl Database for SqliteDb {
     }
 }
 
-fn run_read(conn: &mut Connection, job: DynJob) -> Result<Box<dyn Any + Send>, StoreError> {
+fn run_read(conn: &mut Connection, job: DynJob, cache: &SchemaCache) -> JobResult {
     let tx = conn.transaction().map_err(conn::map_err)?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut stx = SqliteTx::new(&tx);
+        let mut stx = SqliteTx::new(&tx, Some(cache));
         job(&mut stx)
     }));
     let _ = tx.rollback();

@@ -132,6 +132,11 @@ pub trait Tx {
     /// Takes the next value of a named id sequence (never reused, even after rollback on
     /// PostgreSQL; on SQLite a rolled-back id was never visible to anyone).
     fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError>;
+    /// The database's cache of model schemas, if the backend keeps one (see
+    /// [`ops::schema_cache`]); `None` loads every schema from the tables.
+    fn schema_cache(&self) -> Option<&ops::schema_cache::SchemaCache> {
+        None
+    }
 }
 
 /// A type-erased unit of work, run inside one transaction by a backend.

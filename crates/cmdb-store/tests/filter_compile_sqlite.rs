@@ -323,27 +323,45 @@ fn ordered_comparisons_stay_within_type() {
 }
 
 #[test]
-fn times_compare_as_stored_text() {
+fn times_compare_as_instants() {
     let db = Db::new();
     let ct = d("ct", FieldType::Time);
     let t14 = "2021-05-14T01:00:00+08:00";
-    assert_eq!(db.ids(&time(ct.clone(), CmpOp::Gte, t14, 0)), vec![2, 3]);
-    assert_eq!(db.ids(&time(ct.clone(), CmpOp::Lt, t14, 0)), vec![1]);
+    let ms = |t: &str| {
+        cmdb_domain::time::parse_query_time(t)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        db.ids(&time(ct.clone(), CmpOp::Gte, t14, ms(t14))),
+        vec![2, 3]
+    );
+    assert_eq!(db.ids(&time(ct.clone(), CmpOp::Lt, t14, ms(t14))), vec![1]);
     assert_eq!(
         db.ids(&time(
             ct.clone(),
             CmpOp::Lte,
             "2021-05-14T01:00:00.5+08:00",
-            0
+            ms("2021-05-14T01:00:00.5+08:00")
         )),
         vec![1, 2]
     );
     assert_eq!(
-        db.ids(&time(ct.clone(), CmpOp::Eq, "2021-05-13T01:00:00+08:00", 0)),
+        db.ids(&time(
+            ct.clone(),
+            CmpOp::Eq,
+            "2021-05-13T01:00:00+08:00",
+            ms("2021-05-13T01:00:00+08:00")
+        )),
         vec![1]
     );
     assert_eq!(
-        db.ids(&time(ct, CmpOp::Ne, "2021-05-13T01:00:00+08:00", 0)),
+        db.ids(&time(
+            ct,
+            CmpOp::Ne,
+            "2021-05-13T01:00:00+08:00",
+            ms("2021-05-13T01:00:00+08:00")
+        )),
         except(&[1])
     );
     // A time column holds milliseconds.

@@ -34,6 +34,7 @@ pub fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<Attribute>, StoreError> 
 
 /// Inserts an attribute record, assigning id and (when 0) the next display index.
 pub(crate) fn insert(tx: &mut dyn Tx, mut attr: Attribute) -> Result<Attribute, StoreError> {
+    super::schema_cache::bump(tx)?;
     attr.id = tx.next_id("attribute")?;
     if attr.bk_property_index == 0 {
         let rows = tx.query(
@@ -258,6 +259,7 @@ pub fn update(
     id: i64,
     body: &Map<String, Value>,
 ) -> Result<(), StoreError> {
+    super::schema_cache::bump(tx)?;
     let Some(old) = by_id(tx, id)? else {
         return Err(DomainError::NotFound.into());
     };
@@ -316,6 +318,7 @@ pub fn update(
 /// `delete_object_attribute`: refused for attributes in unique rules or from templates;
 /// removes the field from every instance of the model.
 pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreError> {
+    super::schema_cache::bump(tx)?;
     let Some(old) = by_id(tx, id)? else {
         return Ok(());
     };

@@ -210,6 +210,7 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreErro
 /// `PUT /api/v3/update/objectattgroupproperty`: move attributes between groups. Accepts the
 /// single-object form and an array of them.
 pub fn move_properties(tx: &mut dyn Tx, ctx: &OpContext, body: &Value) -> Result<(), StoreError> {
+    super::schema_cache::bump(tx)?;
     let items: Vec<&Value> = match body {
         Value::Array(xs) => xs.iter().collect(),
         Value::Object(_) => vec![body],

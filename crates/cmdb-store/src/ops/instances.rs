@@ -13,7 +13,7 @@ use super::schema_cache::ModelSchema;
 use super::uniques::{key_of, rule_fields};
 use super::util::{loose_i64, scalar_i64};
 use super::OpContext;
-use crate::{SqlValue, StoreError, Tx};
+use crate::{Dialect, SqlValue, StoreError, Tx};
 
 /// Keys kept verbatim on create without type validation (20-instances §3.2); the server then
 /// overwrites the ones it owns.
@@ -53,10 +53,39 @@ pub fn get_doc(
     obj_id: &str,
     inst_id: i64,
 ) -> Result<Option<Map<String, Value>>, StoreError> {
-    let rows = tx.query(
+    load_doc(
+        tx,
         "SELECT data FROM instance WHERE obj_id = ? AND inst_id = ?",
-        &[obj_id.into(), SqlValue::Int(inst_id)],
-    )?;
+        obj_id,
+        inst_id,
+    )
+}
+
+/// Loads one stored instance document to change it. On PostgreSQL the row stays locked until
+/// the transaction ends (`FOR UPDATE`, which also returns the latest committed version), so
+/// concurrent read-modify-writes of one instance apply one after the other instead of
+/// overwriting each other's fields; SQLite's single writer already serialises them.
+fn get_doc_for_update(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    inst_id: i64,
+) -> Result<Option<Map<String, Value>>, StoreError> {
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => "SELECT data FROM instance WHERE obj_id = ? AND inst_id = ?",
+        Dialect::Postgres => {
+            "SELECT data FROM instance WHERE obj_id = ? AND inst_id = ? FOR UPDATE"
+        }
+    };
+    load_doc(tx, sql, obj_id, inst_id)
+}
+
+fn load_doc(
+    tx: &mut dyn Tx,
+    sql: &str,
+    obj_id: &str,
+    inst_id: i64,
+) -> Result<Option<Map<String, Value>>, StoreError> {
+    let rows = tx.query(sql, &[obj_id.into(), SqlValue::Int(inst_id)])?;
     match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
         Some(cell) => match cell.into_json()? {
             Value::Object(m) => Ok(Some(m)),
@@ -337,7 +366,7 @@ pub fn update(
     if is_builtin_instance_model(obj_id) && obj_id != "host" {
         return Err(DomainError::InnerModelForbidden.into());
     }
-    let Some(old) = get_doc(tx, obj_id, inst_id)? else {
+    let Some(old) = get_doc_for_update(tx, obj_id, inst_id)? else {
         return Err(DomainError::NotFound.into());
     };
     let biz_id = old.get("bk_biz_id").and_then(loose_i64).unwrap_or(0);
@@ -422,7 +451,7 @@ pub fn delete(
         return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
     };
     for &inst_id in inst_ids {
-        let Some(old) = get_doc(tx, obj_id, inst_id)? else {
+        let Some(old) = get_doc_for_update(tx, obj_id, inst_id)? else {
             continue;
         };
         guard_associations(tx, obj_id, inst_id)?;
@@ -574,7 +603,10 @@ pub struct Found {
     pub info: Vec<Value>,
 }
 
-fn load_schema_for_search(tx: &mut dyn Tx, obj_id: &str) -> Result<ModelSchema, StoreError> {
+fn load_schema_for_search(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+) -> Result<std::sync::Arc<ModelSchema>, StoreError> {
     if is_builtin_instance_model(obj_id) {
         return Err(DomainError::InnerModelForbidden.into());
     }
@@ -689,12 +721,12 @@ pub fn search_object_instances(
     let null = Value::Null;
     let conditions = parse_expression(
         body.get("conditions").unwrap_or(&null),
-        &schema,
+        &*schema,
         "conditions",
     )?;
     let time = parse_time_condition(
         body.get("time_condition").unwrap_or(&null),
-        &schema,
+        &*schema,
         "time_condition",
     )?;
     let filter = Expr::And(vec![conditions, time]);
@@ -709,7 +741,7 @@ pub fn search_object_instances(
     }
     let page = Page::parse(body.get("page").unwrap_or(&null), "page")?;
     page.validate_limit(cmdb_domain::filter::page::MAX_INSTANCE_LIMIT, "page")?;
-    let sort = page.sort_fields(&schema, "page")?;
+    let sort = page.sort_fields(&*schema, "page")?;
     let fields = string_list(body.get("fields"), "fields")?;
     let q = Query {
         filter,
@@ -731,10 +763,14 @@ pub fn search_by_object(
     use cmdb_domain::filter::{parse_condition, Page};
     let schema = load_schema_for_search(tx, obj_id)?;
     let null = Value::Null;
-    let filter = parse_condition(body.get("condition").unwrap_or(&null), &schema, "condition")?;
+    let filter = parse_condition(
+        body.get("condition").unwrap_or(&null),
+        &*schema,
+        "condition",
+    )?;
     let page = Page::parse(body.get("page").unwrap_or(&null), "page")?;
     page.validate_max(true, "page")?;
-    let sort = page.sort_fields(&schema, "page")?;
+    let sort = page.sort_fields(&*schema, "page")?;
     let fields = string_list(body.get("fields"), "fields")?;
     let q = Query {
         filter,
@@ -765,7 +801,7 @@ pub fn search_inst(
                 if model == obj_id {
                     parts.push(parse_condition_list(
                         list,
-                        &schema,
+                        &*schema,
                         &path,
                         RegexMode::Literal,
                     )?);
@@ -773,7 +809,7 @@ pub fn search_inst(
                     let Some(other) = ModelSchema::load(tx, model, 0)? else {
                         return Err(DomainError::IsInvalid(path).into());
                     };
-                    let expr = parse_condition_list(list, &other, &path, RegexMode::Literal)?;
+                    let expr = parse_condition_list(list, &*other, &path, RegexMode::Literal)?;
                     others.push((model.clone(), expr));
                 }
             }
@@ -782,12 +818,12 @@ pub fn search_inst(
     }
     parts.push(parse_time_condition(
         body.get("time_condition").unwrap_or(&null),
-        &schema,
+        &*schema,
         "time_condition",
     )?);
     let page = Page::parse(body.get("page").unwrap_or(&null), "page")?;
     page.validate_max(true, "page")?;
-    let sort = page.sort_fields(&schema, "page")?;
+    let sort = page.sort_fields(&*schema, "page")?;
     let fields = match body.get("fields") {
         Some(Value::Object(by_model)) => string_list(by_model.get(obj_id), "fields")?,
         None | Some(Value::Null) => None,

@@ -97,6 +97,8 @@ pub(crate) fn insert_association(
     tx: &mut dyn Tx,
     mut a: ObjectAssociation,
 ) -> Result<ObjectAssociation, StoreError> {
+    super::schema_cache::bump(tx)?;
+    super::schema_cache::bump(tx)?;
     a.id = tx.next_id("object_association")?;
     tx.execute(
         "INSERT INTO object_association (id, obj_asst_id, obj_id, asst_obj_id, asst_id, doc) VALUES (?, ?, ?, ?, ?, ?)",
@@ -162,6 +164,7 @@ pub(crate) fn insert_model(
     unique_props: &[&str],
     with_inst_name: bool,
 ) -> Result<Object, StoreError> {
+    super::schema_cache::bump(tx)?;
     object.id = tx.next_id("object")?;
     let res = tx.execute(
         "INSERT INTO object (id, obj_id, obj_name, cls_id, doc) VALUES (?, ?, ?, ?, ?)",
@@ -376,6 +379,7 @@ pub fn update(
     id: i64,
     body: &Map<String, Value>,
 ) -> Result<(), StoreError> {
+    super::schema_cache::bump(tx)?;
     let Some(old) = by_id(tx, id)? else {
         return Err(DomainError::NotFound.into());
     };
@@ -464,6 +468,7 @@ pub fn update(
 
 /// `delete_object`: missing → success; built-in, instantiated or associated models refused.
 pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreError> {
+    super::schema_cache::bump(tx)?;
     let Some(old) = by_id(tx, id)? else {
         return Ok(());
     };
@@ -547,6 +552,7 @@ pub fn topo(tx: &mut dyn Tx, filter: &Map<String, Value>) -> Result<Vec<Value>, 
 
 /// `update_object_topo_graphics`: stores each `obj` node's position on its model.
 pub fn save_positions(tx: &mut dyn Tx, ctx: &OpContext, items: &[Value]) -> Result<(), StoreError> {
+    super::schema_cache::bump(tx)?;
     for item in items {
         if item
             .get("node_type")

@@ -1,15 +1,72 @@
 //! A model's schema as the instance operations need it: the model, its attributes with parsed
-//! options, its unique rules and its place in the mainline chain. Loaded inside the operation's
-//! own transaction, so it is always consistent with the data it validates.
+//! options, its unique rules and its place in the mainline chain.
+//!
+//! Why a cache: decoding a model's metadata documents and compiling its attribute options cost
+//! more than the instance write itself. Every metadata write replaces the `meta_version` token in
+//! the `setting` table (in its own transaction); a schema is reused only when it was loaded under
+//! the token the current transaction sees, so a cached schema is always the one the transaction
+//! would have loaded -- also with several processes on one database. Tokens are unique (never a
+//! counter), so a token of a rolled-back transaction can never match later committed metadata.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use cmdb_domain::attribute::{CompiledAttribute, PropertyType};
 use cmdb_domain::filter::{FieldCatalog, FieldInfo, FieldType};
 use cmdb_domain::model::{Object, UniqueRule};
 
 use super::{attributes, objects, uniques};
-use crate::{StoreError, Tx};
+use crate::{SqlValue, StoreError, Tx};
+
+/// A cached schema and the metadata token it was loaded under.
+type Entry = (String, Arc<ModelSchema>);
+
+/// Schemas by (model, business) with the metadata token they were loaded under.
+#[derive(Default)]
+pub struct SchemaCache {
+    entries: Mutex<HashMap<(String, i64), Entry>>,
+}
+
+impl SchemaCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn meta_token(tx: &mut dyn Tx) -> Result<String, StoreError> {
+    let rows = tx.query("SELECT value FROM setting WHERE key = 'meta_version'", &[])?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .and_then(|c| c.as_str().map(str::to_string))
+        .unwrap_or_default())
+}
+
+/// Marks the metadata as changed: every cached schema stops matching. Called by every
+/// operation that changes models, attributes, unique rules or model associations.
+pub(crate) fn bump(tx: &mut dyn Tx) -> Result<(), StoreError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let token = format!(
+        "{nanos:x}-{:x}-{:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    tx.execute(
+        "INSERT INTO setting (key, value) VALUES ('meta_version', ?) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[SqlValue::Text(token)],
+    )?;
+    Ok(())
+}
 
 /// Everything instance validation and search need to know about one model.
 #[derive(Debug, Clone)]
@@ -26,9 +83,45 @@ pub struct ModelSchema {
 }
 
 impl ModelSchema {
-    /// Loads the schema of `obj_id` with the private attributes of business `biz_id`
-    /// (0 = global only); `None` when the model does not exist.
-    pub fn load(tx: &mut dyn Tx, obj_id: &str, biz_id: i64) -> Result<Option<Self>, StoreError> {
+    /// The schema of `obj_id` with the private attributes of business `biz_id` (0 = global
+    /// only), from the cache when it is current; `None` when the model does not exist.
+    pub fn load(
+        tx: &mut dyn Tx,
+        obj_id: &str,
+        biz_id: i64,
+    ) -> Result<Option<Arc<Self>>, StoreError> {
+        if tx.schema_cache().is_none() {
+            return Ok(Self::load_uncached(tx, obj_id, biz_id)?.map(Arc::new));
+        }
+        let token = meta_token(tx)?;
+        let key = (obj_id.to_string(), biz_id);
+        if let Some(cache) = tx.schema_cache() {
+            if let Some((t, schema)) = cache.entries.lock().get(&key) {
+                if *t == token {
+                    return Ok(Some(schema.clone()));
+                }
+            }
+        }
+        let Some(schema) = Self::load_uncached(tx, obj_id, biz_id)? else {
+            return Ok(None);
+        };
+        let schema = Arc::new(schema);
+        if let Some(cache) = tx.schema_cache() {
+            let mut entries = cache.entries.lock();
+            if entries.len() > 10_000 {
+                entries.clear();
+            }
+            entries.insert(key, (token, schema.clone()));
+        }
+        Ok(Some(schema))
+    }
+
+    /// Loads the schema from the tables.
+    fn load_uncached(
+        tx: &mut dyn Tx,
+        obj_id: &str,
+        biz_id: i64,
+    ) -> Result<Option<Self>, StoreError> {
         let Some(object) = objects::get(tx, obj_id)? else {
             return Ok(None);
         };

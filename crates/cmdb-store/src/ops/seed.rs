@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::objects::{insert_association, insert_model, preset_attribute};
 use super::util::encode;
 use super::{classifications, OpContext};
-use crate::{SqlValue, StoreError, Tx};
+use crate::{Dialect, SqlValue, StoreError, Tx};
 
 /// Bumped when the seed grows; a database seeded by an older version gets the additions.
 const SEED_VERSION: &str = "1";
@@ -65,6 +65,13 @@ fn int_opt() -> Option<Value> {
 
 /// Applies the seed if this database has not been seeded yet. Returns true when it seeded.
 pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
+    if tx.dialect() == Dialect::Postgres {
+        // Several processes starting at once on an empty database: the first seeds, the others
+        // wait here for its commit and then find its `seed_version` row (the PostgreSQL backend
+        // writes in READ COMMITTED, so the next statement sees what committed meanwhile).
+        // Keys: namespace "CMDB" (0x434d4442), 2 = seed (1 = migrations, in the backend).
+        tx.query("SELECT 1 FROM pg_advisory_xact_lock(1129137218, 2)", &[])?;
+    }
     let rows = tx.query("SELECT value FROM setting WHERE key = 'seed_version'", &[])?;
     if !rows.is_empty() {
         return Ok(false);

@@ -61,6 +61,7 @@ pub(crate) fn insert(
     mut rule: UniqueRule,
     attrs: &[Attribute],
 ) -> Result<UniqueRule, StoreError> {
+    super::schema_cache::bump(tx)?;
     rule.id = tx.next_id("unique_rule")?;
     tx.execute(
         "INSERT INTO unique_rule (id, obj_id, doc) VALUES (?, ?, ?)",
@@ -286,6 +287,7 @@ pub fn update(
     id: i64,
     body: &Map<String, Value>,
 ) -> Result<(), StoreError> {
+    super::schema_cache::bump(tx)?;
     let old = get(tx, obj_id, id)?;
     if old.ispre {
         return Err(DomainError::UniquePreset.into());
@@ -324,6 +326,7 @@ pub fn update(
 
 /// `POST /api/v3/delete/objectunique/object/{bk_obj_id}/unique/{id}`.
 pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, obj_id: &str, id: i64) -> Result<(), StoreError> {
+    super::schema_cache::bump(tx)?;
     let old = get(tx, obj_id, id)?;
     if old.ispre {
         return Err(DomainError::UniquePreset.into());

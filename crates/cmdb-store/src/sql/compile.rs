@@ -828,9 +828,11 @@ impl Compiler<'_> {
                 .push(&self.is_text(a))
                 .push(" AND ")
                 .push(&a.text)
-                .push(" ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)*(Z|[+-][0-9]{2}:[0-9]{2})$' THEN CAST(floor(extract(epoch FROM CAST(")
-                .push(&a.text)
-                .push(" AS TIMESTAMPTZ)) * 1000) AS BIGINT) END)")
+                .push(" ~ '")
+                .push(PG_RFC3339)
+                .push("' THEN ")
+                .push(&pg_rfc3339_millis(&a.text))
+                .push(" END)")
                 .push(sym)
                 .bind(SqlValue::Int(millis));
         } else {
@@ -1209,6 +1211,42 @@ fn glob_pattern(kind: StrMatch, value: &str) -> String {
         s.push('*');
     }
     s
+}
+
+/// The RFC 3339 instants the PostgreSQL time comparison understands: the ranges SQLite's
+/// `unixepoch()` accepts (month 01-12, day 01-31, hour 00-24, minute and second 00-59, offset
+/// up to ±14:59, any fraction), so that [`pg_rfc3339_millis`] can never fail on a value that
+/// passed it. (A `CAST(... AS TIMESTAMPTZ)` would raise on `2021-04-31T...` or `+99:00` and
+/// make the whole query fail; SQLite yields NULL, i.e. no match, or normalises the day.)
+const PG_RFC3339: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-4]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+){0,1}([Zz]|[+-](0[0-9]|1[0-4]):[0-5][0-9])$";
+
+/// Unix milliseconds of a text matching [`PG_RFC3339`], in integer arithmetic only (no cast
+/// that can raise, no time zone database): days from the civil date (proleptic Gregorian, a
+/// day past the month's end rolls over as in SQLite), plus the time, plus the fraction rounded
+/// to the millisecond and capped at .999 (as SQLite does), minus the offset. `text` is
+/// evaluated once.
+fn pg_rfc3339_millis(text: &str) -> String {
+    format!(
+        "(SELECT (cmdb_era * 146097 + cmdb_yoe * 365 + cmdb_yoe / 4 - cmdb_yoe / 100 \
+         + (153 * ((cmdb_mo + 9) % 12) + 2) / 5 + cmdb_d - 1 - 719468) * 86400000 \
+         + cmdb_h * 3600000 + cmdb_mi * 60000 + cmdb_s * 1000 + cmdb_fr - cmdb_tz * 60000 \
+         FROM (SELECT *, cmdb_y - cmdb_era * 400 AS cmdb_yoe \
+         FROM (SELECT *, (cmdb_y - CASE WHEN cmdb_y < 0 THEN 399 ELSE 0 END) / 400 AS cmdb_era \
+         FROM (SELECT CAST(substr(cmdb_v, 1, 4) AS BIGINT) \
+         - CASE WHEN CAST(substr(cmdb_v, 6, 2) AS BIGINT) <= 2 THEN 1 ELSE 0 END AS cmdb_y, \
+         CAST(substr(cmdb_v, 6, 2) AS BIGINT) AS cmdb_mo, \
+         CAST(substr(cmdb_v, 9, 2) AS BIGINT) AS cmdb_d, \
+         CAST(substr(cmdb_v, 12, 2) AS BIGINT) AS cmdb_h, \
+         CAST(substr(cmdb_v, 15, 2) AS BIGINT) AS cmdb_mi, \
+         CAST(substr(cmdb_v, 18, 2) AS BIGINT) AS cmdb_s, \
+         LEAST(COALESCE(CAST(round(CAST('0' || substring(cmdb_v FROM '^.{{19}}(\\.[0-9]+)') \
+         AS NUMERIC) * 1000) AS BIGINT), 0), 999) AS cmdb_fr, \
+         CASE WHEN right(cmdb_v, 1) IN ('Z', 'z') THEN 0 \
+         ELSE CASE WHEN substr(right(cmdb_v, 6), 1, 1) = '-' THEN -1 ELSE 1 END \
+         * (CAST(substr(right(cmdb_v, 6), 2, 2) AS BIGINT) * 60 \
+         + CAST(substr(right(cmdb_v, 6), 5, 2) AS BIGINT)) END AS cmdb_tz \
+         FROM (SELECT {text} AS cmdb_v) AS cmdb_t0) AS cmdb_t1) AS cmdb_t2) AS cmdb_t3)"
+    )
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! random port with a fresh database and talks to it over HTTP.
 
 mod common;
+mod durability;
 mod instances;
 mod models;
 mod protocol;

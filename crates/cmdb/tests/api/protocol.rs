@@ -406,3 +406,27 @@ async fn every_route_of_the_table_answers_on_esb_and_v3() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn database_url_selects_the_sqlite_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("nested").join("my.db");
+    let config = cmdb::ServeConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data: dir.path().join("unused"),
+        database: Some(format!("sqlite://{}", file.display())),
+        apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
+    };
+    let app = cmdb::App::build(config).await.expect("builds");
+    assert!(file.exists(), "sqlite:// URL wins over --data");
+    assert!(!dir.path().join("unused").join("cmdb.sqlite3").exists());
+    drop(app);
+
+    let bad = cmdb::ServeConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data: dir.path().to_path_buf(),
+        database: Some("mysql://x".into()),
+        apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
+    };
+    assert!(cmdb::App::build(bad).await.is_err());
+}

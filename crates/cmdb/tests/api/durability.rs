@@ -1,0 +1,181 @@
+//! Durability: `kill -9` of the real `cmdb` binary while creates are in flight loses no
+//! acknowledged write.
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::{APP_CODE, APP_SECRET};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn start(data: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cmdb"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .args(["--app", &format!("{APP_CODE}:{APP_SECRET}")])
+        .env("RUST_LOG", "warn")
+        .env_remove("CMDB_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn cmdb")
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {base} never became ready");
+}
+
+async fn esb(client: &reqwest::Client, base: &str, name: &str, body: Value) -> Option<Value> {
+    let auth =
+        json!({"bk_app_code": APP_CODE, "bk_app_secret": APP_SECRET, "bk_username": "admin"})
+            .to_string();
+    let resp = client
+        .post(format!("{base}/api/c/compapi/v2/cc/{name}/"))
+        .header("x-bkapi-authorization", auth)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    resp.json().await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_loses_no_acknowledged_create() {
+    let dir = tempfile::tempdir().expect("dir");
+    let client = reqwest::Client::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start(dir.path(), port);
+    wait_ready(&client, &base).await;
+    let created = esb(&client, &base, "create_object", json!({"bk_obj_id": "dur", "bk_obj_name": "dur", "bk_classification_id": "bk_uncategorized", "bk_obj_icon": "i"})).await;
+    assert_eq!(created.map(|e| e["result"].clone()), Some(json!(true)));
+
+    let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for w in 0..16 {
+        let (client, base, acked) = (client.clone(), base.clone(), acked.clone());
+        workers.push(tokio::spawn(async move {
+            for n in 0.. {
+                let name = format!("w{w}-{n}");
+                match esb(
+                    &client,
+                    &base,
+                    "create_inst",
+                    json!({"bk_obj_id": "dur", "bk_inst_name": name}),
+                )
+                .await
+                {
+                    Some(env) if env["result"] == json!(true) => {
+                        acked.lock().expect("lock").push(name)
+                    }
+                    Some(env) => panic!("create refused before the kill: {env}"),
+                    None => break,
+                }
+            }
+        }));
+    }
+    // Let a few hundred creates be acknowledged, then kill -9 in the middle of the load.
+    while acked.lock().expect("lock").len() < 300 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    for w in workers {
+        w.await.expect("worker");
+    }
+    let acked: Vec<String> = acked.lock().expect("lock").clone();
+    assert!(acked.len() >= 300);
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start(dir.path(), port);
+    wait_ready(&client, &base).await;
+    let found = esb(
+        &client,
+        &base,
+        "search_inst_by_object",
+        json!({"bk_obj_id": "dur", "fields": ["bk_inst_name"], "condition": {}}),
+    )
+    .await
+    .expect("search");
+    let stored: HashSet<String> = found["data"]["info"]
+        .as_array()
+        .expect("info")
+        .iter()
+        .filter_map(|d| d["bk_inst_name"].as_str().map(str::to_string))
+        .collect();
+    let lost: Vec<&String> = acked.iter().filter(|n| !stored.contains(*n)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged creates lost after kill -9: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+}
+
+/// SIGTERM drains and exits cleanly; the data is intact on the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_cleanly_and_keeps_data() {
+    let dir = tempfile::tempdir().expect("dir");
+    let client = reqwest::Client::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start(dir.path(), port);
+    wait_ready(&client, &base).await;
+    let created = esb(
+        &client,
+        &base,
+        "create_classification",
+        json!({"bk_classification_id": "kept", "bk_classification_name": "Kept"}),
+    )
+    .await;
+    assert_eq!(created.map(|e| e["result"].clone()), Some(json!(true)));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(exit.success(), "cmdb exited with {exit}");
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start(dir.path(), port);
+    wait_ready(&client, &base).await;
+    let found = esb(
+        &client,
+        &base,
+        "search_classifications",
+        json!({"bk_classification_id": "kept"}),
+    )
+    .await
+    .expect("search");
+    assert_eq!(found["data"][0]["bk_classification_name"], "Kept");
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+}
