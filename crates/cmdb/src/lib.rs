@@ -38,7 +38,7 @@ pub struct ServeConfig {
     /// Data directory of the embedded store (holds `cmdb.sqlite3` and the dev app).
     #[arg(long, env = "CMDB_DATA", default_value = "./cmdb-data")]
     pub data: PathBuf,
-    /// Database URL (`sqlite://PATH`, later `postgres://...`); wins over `--data`.
+    /// Database URL: `sqlite://PATH` or `postgres://user:pass@host:port/db`; wins over `--data`.
     #[arg(long, env = "CMDB_DATABASE_URL")]
     pub database: Option<String>,
     /// App credentials `CODE:SECRET` (repeatable; env: comma-separated list).
@@ -146,7 +146,10 @@ async fn open_store(config: &ServeConfig) -> Result<Store, String> {
     let path = match config.database.as_deref() {
         Some(url) if url.starts_with("sqlite://") => PathBuf::from(&url["sqlite://".len()..]),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            return Err("the PostgreSQL backend is not available in this build yet".into())
+            let db = cmdb_store_postgres::PgDb::connect(url)
+                .await
+                .map_err(|e| format!("cannot open database {}: {e}", redact_url(url)))?;
+            return seed(Arc::new(db)).await;
         }
         Some(other) => return Err(format!("unsupported database URL {}", redact_url(other))),
         None => {
@@ -167,7 +170,11 @@ async fn open_store(config: &ServeConfig) -> Result<Store, String> {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("cannot open database: {e}"))?;
-    let store: Store = Arc::new(db);
+    seed(Arc::new(db)).await
+}
+
+/// Applies the built-in data once (idempotent, safe when several processes start together).
+async fn seed(store: Store) -> Result<Store, String> {
     let seeded = cmdb_store::write(store.as_ref(), cmdb_store::ops::seed::apply)
         .await
         .map_err(|e| format!("cannot seed database: {e}"))?;

@@ -14,12 +14,38 @@ pub const APP_CODE: &str = "test-app";
 /// Its secret.
 pub const APP_SECRET: &str = "test-secret";
 
+/// The PostgreSQL server to run on, when `CMDB_TEST_BACKEND=postgres` (its URL comes from
+/// `CMDB_TEST_POSTGRES_URL`); `None` runs on the embedded SQLite store.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("CMDB_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Some(
+            std::env::var("CMDB_TEST_POSTGRES_URL")
+                .expect("CMDB_TEST_BACKEND=postgres needs CMDB_TEST_POSTGRES_URL"),
+        ),
+        _ => None,
+    }
+}
+
+/// A fresh database for one test: a new PostgreSQL database (dropped with the guard) or `None`
+/// for a fresh SQLite file in the test's data directory.
+pub async fn fresh_database() -> Option<(String, cmdb_store_postgres::TestDatabase)> {
+    let admin = postgres_admin_url()?;
+    Some(
+        cmdb_store_postgres::create_test_database(&admin)
+            .await
+            .expect("create test database"),
+    )
+}
+
 /// A running application and a client for it.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
     pub data_dir: PathBuf,
+    /// The PostgreSQL database URL when running on PostgreSQL.
+    pub database: Option<String>,
+    pg_guard: Option<cmdb_store_postgres::TestDatabase>,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
@@ -34,22 +60,32 @@ pub struct Raw {
 impl TestApp {
     pub async fn spawn() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        Self::spawn_in(dir).await
+        let (database, guard) = match fresh_database().await {
+            Some((url, guard)) => (Some(url), Some(guard)),
+            None => (None, None),
+        };
+        Self::spawn_in(dir, database, guard).await
     }
 
-    /// Stops this server and starts a new one on the same data directory.
+    /// Stops this server and starts a new one on the same database.
     pub async fn restart(mut self) -> TestApp {
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        let guard = self.pg_guard.take();
+        let database = self.database.clone();
         self.stop_inner().await;
-        Self::spawn_in(dir).await
+        Self::spawn_in(dir, database, guard).await
     }
 
-    async fn spawn_in(dir: tempfile::TempDir) -> TestApp {
+    async fn spawn_in(
+        dir: tempfile::TempDir,
+        database: Option<String>,
+        pg_guard: Option<cmdb_store_postgres::TestDatabase>,
+    ) -> TestApp {
         let data_dir = dir.path().to_path_buf();
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
             data: data_dir.clone(),
-            database: None,
+            database: database.clone(),
             apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
         };
         let app = App::build(config).await.expect("app builds");
@@ -63,6 +99,8 @@ impl TestApp {
             client: reqwest::Client::new(),
             _dir: dir,
             data_dir,
+            database,
+            pg_guard,
             stop: Some(stop),
             handle: Some(handle),
         }

@@ -1,5 +1,6 @@
-//! Durability: `kill -9` of the real `cmdb` binary while creates are in flight loses no
-//! acknowledged write.
+//! Tests that drive the real `cmdb` binary as separate processes: `kill -9` under load loses no
+//! acknowledged write, SIGTERM stops cleanly, and two processes on one database behave as one
+//! server. They run on whichever backend the suite runs on (`common::fresh_database`).
 
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{APP_CODE, APP_SECRET};
+use crate::common::{fresh_database, APP_CODE, APP_SECRET};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -17,17 +18,20 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn start(data: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cmdb"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+fn start(data: &std::path::Path, database: Option<&str>, port: u16) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmdb"));
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .args(["--app", &format!("{APP_CODE}:{APP_SECRET}")])
         .env("RUST_LOG", "warn")
         .env_remove("CMDB_DATABASE_URL")
+        .env_remove("CMDB_APPS")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn cmdb")
+        .stderr(Stdio::null());
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    cmd.spawn().expect("spawn cmdb")
 }
 
 async fn wait_ready(client: &reqwest::Client, base: &str) {
@@ -62,10 +66,12 @@ async fn esb(client: &reqwest::Client, base: &str, name: &str, body: Value) -> O
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_loses_no_acknowledged_create() {
     let dir = tempfile::tempdir().expect("dir");
+    let pg = fresh_database().await;
+    let database = pg.as_ref().map(|(url, _)| url.as_str());
     let client = reqwest::Client::new();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = start(dir.path(), port);
+    let mut child = start(dir.path(), database, port);
     wait_ready(&client, &base).await;
     let created = esb(&client, &base, "create_object", json!({"bk_obj_id": "dur", "bk_obj_name": "dur", "bk_classification_id": "bk_uncategorized", "bk_obj_icon": "i"})).await;
     assert_eq!(created.map(|e| e["result"].clone()), Some(json!(true)));
@@ -108,7 +114,7 @@ async fn kill_9_loses_no_acknowledged_create() {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = start(dir.path(), port);
+    let mut child = start(dir.path(), database, port);
     wait_ready(&client, &base).await;
     let found = esb(
         &client,
@@ -139,10 +145,12 @@ async fn kill_9_loses_no_acknowledged_create() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_cleanly_and_keeps_data() {
     let dir = tempfile::tempdir().expect("dir");
+    let pg = fresh_database().await;
+    let database = pg.as_ref().map(|(url, _)| url.as_str());
     let client = reqwest::Client::new();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = start(dir.path(), port);
+    let mut child = start(dir.path(), database, port);
     wait_ready(&client, &base).await;
     let created = esb(
         &client,
@@ -165,7 +173,7 @@ async fn sigterm_stops_cleanly_and_keeps_data() {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = start(dir.path(), port);
+    let mut child = start(dir.path(), database, port);
     wait_ready(&client, &base).await;
     let found = esb(
         &client,
@@ -178,4 +186,90 @@ async fn sigterm_stops_cleanly_and_keeps_data() {
     assert_eq!(found["data"][0]["bk_classification_name"], "Kept");
     child.kill().expect("stop");
     child.wait().expect("reaped");
+}
+
+/// Two processes on one database behave as one server: 1,000 racing creates of one unique
+/// name spread over both give exactly one success, and ids handed out by both never collide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pg = fresh_database().await;
+    let database = pg.as_ref().map(|(url, _)| url.as_str());
+    let client = reqwest::Client::new();
+    let ports = [free_port(), free_port()];
+    let mut children: Vec<Child> = ports
+        .iter()
+        .map(|p| start(dir.path(), database, *p))
+        .collect();
+    let bases: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
+    for base in &bases {
+        wait_ready(&client, base).await;
+    }
+    let created = esb(&client, &bases[0], "create_object", json!({"bk_obj_id": "twin", "bk_obj_name": "twin", "bk_classification_id": "bk_uncategorized", "bk_obj_icon": "i"})).await;
+    assert_eq!(created.map(|e| e["result"].clone()), Some(json!(true)));
+
+    let mut tasks = Vec::new();
+    for i in 0..1000usize {
+        let (client, base) = (client.clone(), bases[i % 2].clone());
+        tasks.push(tokio::spawn(async move {
+            esb(
+                &client,
+                &base,
+                "create_inst",
+                json!({"bk_obj_id": "twin", "bk_inst_name": "same"}),
+            )
+            .await
+        }));
+    }
+    let (mut ok, mut dup) = (0, 0);
+    for t in tasks {
+        let env = t.await.expect("task").expect("answer");
+        match env["code"].as_i64() {
+            Some(0) => ok += 1,
+            Some(1199014) => dup += 1,
+            other => panic!("unexpected {other:?}: {env}"),
+        }
+    }
+    assert_eq!((ok, dup), (1, 999));
+
+    let mut tasks = Vec::new();
+    for i in 0..200usize {
+        let (client, base) = (client.clone(), bases[i % 2].clone());
+        tasks.push(tokio::spawn(async move {
+            esb(
+                &client,
+                &base,
+                "create_inst",
+                json!({"bk_obj_id": "twin", "bk_inst_name": format!("n{i}")}),
+            )
+            .await
+        }));
+    }
+    let mut ids = HashSet::new();
+    for t in tasks {
+        let env = t.await.expect("task").expect("answer");
+        assert_eq!(env["result"], json!(true), "{env}");
+        assert!(
+            ids.insert(env["data"]["bk_inst_id"].as_i64().expect("id")),
+            "duplicate id"
+        );
+    }
+    for base in &bases {
+        let count = esb(
+            &client,
+            base,
+            "count_object_instances",
+            json!({"bk_obj_id": "twin"}),
+        )
+        .await
+        .expect("count");
+        assert_eq!(count["data"]["count"], json!(201));
+    }
+    for child in &mut children {
+        child.kill().expect("stop");
+        child.wait().expect("reaped");
+    }
 }
