@@ -2,6 +2,7 @@
 //! ids across processes, value mapping, transaction handling and connection recovery.
 //!
 //! Needs `CMDB_TEST_POSTGRES_URL` (see `common`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 mod common;
 

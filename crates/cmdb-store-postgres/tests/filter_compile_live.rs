@@ -5,6 +5,7 @@
 //! bool parameters) is exercised too.
 //!
 //! Needs `CMDB_TEST_POSTGRES_URL` (see `common`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! disturb the other tests; needs `CMDB_TEST_POSTGRES_URL` like them (as the switch that
 //! PostgreSQL tests are wanted) and the PostgreSQL server binaries on this machine. Set
 //! `CMDB_TEST_PG_RESTART=0` to skip it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The SQLite and PostgreSQL migrations are kept at the same version numbers, so a database of
 //! either backend written by one version of cmdb-rs has the same schema version. This fails when
 //! a migration is added to one backend only, or numbered differently.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 use cmdb_store::schema::{latest_version, migrations};
 use cmdb_store::Dialect;

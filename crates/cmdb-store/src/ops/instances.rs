@@ -589,6 +589,8 @@ pub fn batch_create(
 /// A compiled instance query over one model.
 struct Query {
     filter: cmdb_domain::filter::Expr,
+    /// Extra SQL condition (search_inst's associated-model restriction).
+    restrict: Option<crate::sql::SqlBuilder>,
     sort: Vec<(cmdb_domain::filter::FieldInfo, bool)>,
     start: u64,
     limit: Option<u64>,
@@ -617,14 +619,18 @@ fn load_schema_for_search(
 fn where_clause(
     tx: &dyn Tx,
     obj_id: &str,
-    filter: &cmdb_domain::filter::Expr,
+    q: &Query,
 ) -> Result<crate::sql::SqlBuilder, StoreError> {
     let mut b = crate::sql::SqlBuilder::new();
     b.push(" FROM instance WHERE obj_id = ")
         .bind(obj_id)
         .push(" AND (");
-    crate::sql::compile::compile_where(filter, tx.dialect(), "data", &mut b)?;
+    crate::sql::compile::compile_where(&q.filter, tx.dialect(), "data", &mut b)?;
     b.push(")");
+    if let Some(extra) = &q.restrict {
+        b.push(" AND ").push(&extra.sql);
+        b.params.extend(extra.params.iter().cloned());
+    }
     Ok(b)
 }
 
@@ -637,7 +643,7 @@ fn run_query(
     fields: Option<&[String]>,
 ) -> Result<Found, StoreError> {
     let total = if count {
-        let w = where_clause(tx, obj_id, &q.filter)?;
+        let w = where_clause(tx, obj_id, q)?;
         let rows = tx.query(&format!("SELECT COUNT(*){}", w.sql), &w.params)?;
         Some(scalar_i64(&rows).unwrap_or(0).max(0) as u64)
     } else {
@@ -645,7 +651,7 @@ fn run_query(
     };
     let mut docs = Vec::new();
     if info {
-        let mut b = where_clause(tx, obj_id, &q.filter)?;
+        let mut b = where_clause(tx, obj_id, q)?;
         b.push(" ORDER BY ");
         if !q.sort.is_empty() {
             crate::sql::compile::compile_order_by(&q.sort, tx.dialect(), "data", &mut b)?;
@@ -733,6 +739,7 @@ pub fn search_object_instances(
     if count_only {
         let q = Query {
             filter,
+            restrict: None,
             sort: Vec::new(),
             start: 0,
             limit: None,
@@ -745,6 +752,7 @@ pub fn search_object_instances(
     let fields = string_list(body.get("fields"), "fields")?;
     let q = Query {
         filter,
+        restrict: None,
         sort,
         start: page.start,
         limit: page.limit_opt(),
@@ -774,6 +782,7 @@ pub fn search_by_object(
     let fields = string_list(body.get("fields"), "fields")?;
     let q = Query {
         filter,
+        restrict: None,
         sort,
         start: page.start,
         limit: page.limit_opt(),
@@ -830,15 +839,6 @@ pub fn search_inst(
         Some(_) => return Err(DomainError::JsonUnmarshal.into()),
     };
     let filter = Expr::And(parts);
-    let q = Query {
-        filter,
-        sort,
-        start: page.start,
-        limit: page.limit_opt(),
-    };
-    if others.is_empty() {
-        return run_query(tx, obj_id, &q, true, true, fields.as_deref());
-    }
     // Associated-model restriction: a SQL sub-select per other model.
     let dialect = tx.dialect();
     let mut restrict = crate::sql::SqlBuilder::new();
@@ -857,35 +857,12 @@ pub fn search_inst(
         crate::sql::compile::compile_where(expr, dialect, "data", &mut restrict)?;
         restrict.push(")))");
     }
-    let base = where_clause(tx, obj_id, &q.filter)?;
-    let mut count_sql = format!("SELECT COUNT(*){} AND ", base.sql);
-    count_sql.push_str(&restrict.sql);
-    let mut params = base.params.clone();
-    params.extend(restrict.params.iter().cloned());
-    let total = scalar_i64(&tx.query(&count_sql, &params)?)
-        .unwrap_or(0)
-        .max(0) as u64;
-    let mut b = crate::sql::SqlBuilder::new();
-    b.sql = format!("SELECT data{} AND {} ORDER BY ", base.sql, restrict.sql);
-    b.params = params;
-    if !q.sort.is_empty() {
-        crate::sql::compile::compile_order_by(&q.sort, dialect, "data", &mut b)?;
-        b.push(", ");
-    }
-    b.push("inst_id");
-    b.push(" LIMIT ").bind(SqlValue::Int(
-        q.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64),
-    ));
-    b.push(" OFFSET ")
-        .bind(SqlValue::Int(q.start.min(i64::MAX as u64) as i64));
-    let mut info = Vec::new();
-    for row in tx.query(&b.sql, &b.params)? {
-        if let Some(cell) = row.into_iter().next() {
-            info.push(project(cell.into_json()?, fields.as_deref()));
-        }
-    }
-    Ok(Found {
-        count: Some(total),
-        info,
-    })
+    let q = Query {
+        filter,
+        restrict: (!others.is_empty()).then_some(restrict),
+        sort,
+        start: page.start,
+        limit: page.limit_opt(),
+    };
+    run_query(tx, obj_id, &q, true, true, fields.as_deref())
 }

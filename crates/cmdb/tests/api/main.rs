@@ -1,5 +1,6 @@
 //! One integration-test binary (fast to link): every test starts the real application on a
 //! random port with a fresh database and talks to it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 mod common;
 mod durability;
