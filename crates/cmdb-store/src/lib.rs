@@ -132,6 +132,32 @@ pub trait Tx {
     /// Takes the next value of a named id sequence (never reused, even after rollback on
     /// PostgreSQL; on SQLite a rolled-back id was never visible to anyone).
     fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError>;
+    /// Runs a statement whose outcome the caller does not need before its next statement. A
+    /// backend may defer and pipeline it (PostgreSQL sends deferred statements together with the
+    /// next synchronous statement or the COMMIT, saving a network round trip each); errors then
+    /// surface from that later call or from [`Tx::flush`]. A unique violation of this statement
+    /// is reported as `on_unique` when given, so callers keep their precise duplicate message.
+    fn execute_deferred(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        on_unique: Option<cmdb_domain::DomainError>,
+    ) -> Result<(), StoreError> {
+        match self.execute(sql, params) {
+            Ok(_) => Ok(()),
+            Err(StoreError::UniqueViolation { constraint }) => Err(match on_unique {
+                Some(domain) => StoreError::Domain(domain),
+                None => StoreError::UniqueViolation { constraint },
+            }),
+            Err(e) => Err(e),
+        }
+    }
+    /// Runs every deferred statement now and reports the first failure. Callers that must know
+    /// whether a piece of work succeeded before continuing (a batch item before releasing its
+    /// savepoint) call it; backends call it before COMMIT.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// The database's cache of model schemas, if the backend keeps one (see
     /// [`ops::schema_cache`]); `None` loads every schema from the tables.
     fn schema_cache(&self) -> Option<&ops::schema_cache::SchemaCache> {

@@ -68,7 +68,7 @@ pub fn record(tx: &mut dyn Tx, ctx: &OpContext, entry: AuditEntry) -> Result<(),
         Value::String(s) => s,
         other => other.to_string(),
     };
-    tx.execute(
+    tx.execute_deferred(
         "INSERT INTO audit_log (audit_type, resource_type, action, operate_from, user_name, \
          supplier, biz_id, resource_id, resource_name, operation_time, app_code, detail) \
          VALUES (?, ?, ?, 'user', ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -85,8 +85,8 @@ pub fn record(tx: &mut dyn Tx, ctx: &OpContext, entry: AuditEntry) -> Result<(),
             SqlValue::from(ctx.app_code.as_str()),
             SqlValue::Json(detail),
         ],
-    )?;
-    Ok(())
+        None,
+    )
 }
 
 /// Appends a change event for resource_watch (`resource` is the watch kind, e.g.
@@ -100,7 +100,7 @@ pub fn event(
     inst_id: i64,
     doc: &Value,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.execute_deferred(
         "INSERT INTO change_event (resource, event_type, obj_id, inst_id, created_at, detail) \
          VALUES (?, ?, ?, ?, ?, ?)",
         &[
@@ -111,6 +111,6 @@ pub fn event(
             SqlValue::Int(ctx.now),
             SqlValue::Json(doc.clone()),
         ],
-    )?;
-    Ok(())
+        None,
+    )
 }

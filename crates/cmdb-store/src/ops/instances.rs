@@ -118,7 +118,7 @@ fn insert_unique_keys(
         let Some(key) = key_of(rule, &by_id, doc) else {
             continue;
         };
-        let res = tx.execute(
+        tx.execute_deferred(
             "INSERT INTO instance_unique (rule_id, key, obj_id, inst_id) VALUES (?, ?, ?, ?)",
             &[
                 SqlValue::Int(rule.id),
@@ -126,14 +126,8 @@ fn insert_unique_keys(
                 schema.object.bk_obj_id.as_str().into(),
                 SqlValue::Int(inst_id),
             ],
-        );
-        match res {
-            Ok(_) => {}
-            Err(StoreError::UniqueViolation { .. }) => {
-                return Err(DomainError::Duplicate(rule_fields(rule, &by_id)).into())
-            }
-            Err(e) => return Err(e),
-        }
+            Some(DomainError::Duplicate(rule_fields(rule, &by_id))),
+        )?;
     }
     Ok(())
 }
@@ -275,7 +269,7 @@ pub fn create_with_schema(
         }
     }
     let parent_id = doc.get("bk_parent_id").and_then(loose_i64).unwrap_or(0);
-    tx.execute(
+    tx.execute_deferred(
         "INSERT INTO instance (obj_id, inst_id, inst_name, biz_id, parent_id, created_at, updated_at, data) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         &[
@@ -288,6 +282,7 @@ pub fn create_with_schema(
             SqlValue::Int(ctx.now),
             SqlValue::Json(Value::Object(doc.clone())),
         ],
+        None,
     )?;
     insert_unique_keys(tx, schema, inst_id, &doc)?;
     let doc = Value::Object(doc);
@@ -383,7 +378,7 @@ pub fn update(
     if schema.attr("bk_updated_by").is_some() {
         doc.insert("bk_updated_by".into(), Value::String(ctx.user.clone()));
     }
-    tx.execute(
+    tx.execute_deferred(
         "UPDATE instance SET inst_name = ?, updated_at = ?, data = ? WHERE obj_id = ? AND inst_id = ?",
         &[
             SqlValue::Text(inst_name(&doc)),
@@ -392,10 +387,12 @@ pub fn update(
             obj_id.into(),
             SqlValue::Int(inst_id),
         ],
+        None,
     )?;
-    tx.execute(
+    tx.execute_deferred(
         "DELETE FROM instance_unique WHERE obj_id = ? AND inst_id = ?",
         &[obj_id.into(), SqlValue::Int(inst_id)],
+        None,
     )?;
     insert_unique_keys(tx, &schema, inst_id, &doc)?;
     let (audit_type, resource_type, watch) = audit_kinds(&schema);
@@ -568,7 +565,9 @@ pub fn batch_create(
             }
             _ => &schema,
         };
-        match create_with_schema(tx, ctx, item_schema, item) {
+        match create_with_schema(tx, ctx, item_schema, item)
+            .and_then(|doc| tx.flush().map(|()| doc))
+        {
             Ok(doc) => {
                 tx.execute_batch("RELEASE SAVEPOINT batch_item")?;
                 out.created.push((
