@@ -136,12 +136,10 @@ async fn read_body(body: Body) -> Result<Option<Value>, ApiError> {
 
 /// GET bodies come from the query string; digits become integers except for string fields.
 fn query_body(raw: Option<&str>) -> Map<String, Value> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default();
     let mut map = Map::new();
-    for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (Some(k), Some(v)) = (percent_decode(k), percent_decode(v)) else {
-            continue;
-        };
+    for (k, v) in pairs {
         let keep_string = k == "bk_supplier_account"
             || k.starts_with("bk_app")
             || k == "bk_username"
@@ -153,26 +151,6 @@ fn query_body(raw: Option<&str>) -> Map<String, Value> {
         map.insert(k, value);
     }
     map
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes.get(i) {
-            Some(b'+') => out.push(b' '),
-            Some(b'%') => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            Some(b) => out.push(*b),
-            None => break,
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 fn supplier_from(headers: &HeaderMap, body: Option<&Map<String, Value>>) -> Option<String> {
