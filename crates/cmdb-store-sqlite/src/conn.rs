@@ -71,6 +71,13 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
                 .unwrap_or_default();
             return StoreError::UniqueViolation { constraint };
         }
+        if err.code == ErrorCode::ConstraintViolation
+            && err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+        {
+            return StoreError::ForeignKeyViolation {
+                constraint: msg.clone().unwrap_or_default(),
+            };
+        }
         if matches!(
             err.code,
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen

@@ -17,6 +17,13 @@ pub enum StoreError {
         /// Backend-specific name of the constraint.
         constraint: String,
     },
+    /// A foreign key refused the write: the referenced row is gone (a racing delete) or rows
+    /// still refer to the one being deleted. `constraint` names it as the backend reports it.
+    #[error("foreign key constraint violated: {constraint}")]
+    ForeignKeyViolation {
+        /// Backend-specific name of the constraint.
+        constraint: String,
+    },
     /// The database cannot be reached (down, restarting, closed). Retrying later may work.
     #[error("database unavailable: {0}")]
     Unavailable(String),

@@ -367,6 +367,12 @@ pub fn describe(e: &ApiError, lang: Lang) -> (StatusCode, i64, String) {
                 let (code, msg) = domain(&DomainError::Duplicate(String::new()), lang);
                 (StatusCode::OK, code, msg)
             }
+            StoreError::ForeignKeyViolation { .. } => {
+                // Only a racing delete of the model (or classification) gets here: the ops map
+                // the cases they can tell apart to their own codes first.
+                let (code, msg) = domain(&DomainError::IsInvalid("bk_obj_id".into()), lang);
+                (StatusCode::OK, code, msg)
+            }
             StoreError::Unavailable(_) => (
                 StatusCode::OK,
                 1199017,

@@ -54,8 +54,10 @@ CREATE TABLE object (
     cls_id   TEXT NOT NULL,
     doc      JSONB NOT NULL,
     CONSTRAINT object_obj_id_key UNIQUE (obj_id),
-    CONSTRAINT object_obj_name_key UNIQUE (obj_name)
+    CONSTRAINT object_obj_name_key UNIQUE (obj_name),
+    CONSTRAINT object_cls_id_fkey FOREIGN KEY (cls_id) REFERENCES classification (cls_id)
 );
+CREATE INDEX object_cls ON object (cls_id);
 
 CREATE TABLE attribute (
     id            BIGINT PRIMARY KEY,
@@ -65,7 +67,8 @@ CREATE TABLE attribute (
     property_name TEXT NOT NULL,
     doc           JSONB NOT NULL,
     CONSTRAINT attribute_property_id_key UNIQUE (obj_id, biz_id, property_id),
-    CONSTRAINT attribute_property_name_key UNIQUE (obj_id, biz_id, property_name)
+    CONSTRAINT attribute_property_name_key UNIQUE (obj_id, biz_id, property_name),
+    CONSTRAINT attribute_obj_id_fkey FOREIGN KEY (obj_id) REFERENCES object (obj_id)
 );
 
 CREATE TABLE attribute_group (
@@ -76,13 +79,15 @@ CREATE TABLE attribute_group (
     group_name TEXT NOT NULL,
     doc        JSONB NOT NULL,
     CONSTRAINT attribute_group_group_id_key UNIQUE (obj_id, biz_id, group_id),
-    CONSTRAINT attribute_group_group_name_key UNIQUE (obj_id, biz_id, group_name)
+    CONSTRAINT attribute_group_group_name_key UNIQUE (obj_id, biz_id, group_name),
+    CONSTRAINT attribute_group_obj_id_fkey FOREIGN KEY (obj_id) REFERENCES object (obj_id)
 );
 
 CREATE TABLE unique_rule (
     id     BIGINT PRIMARY KEY,
     obj_id TEXT NOT NULL,
-    doc    JSONB NOT NULL
+    doc    JSONB NOT NULL,
+    CONSTRAINT unique_rule_obj_id_fkey FOREIGN KEY (obj_id) REFERENCES object (obj_id)
 );
 CREATE INDEX unique_rule_obj ON unique_rule (obj_id);
 
@@ -101,7 +106,9 @@ CREATE TABLE object_association (
     asst_id     TEXT NOT NULL,
     doc         JSONB NOT NULL,
     CONSTRAINT object_association_obj_asst_id_key UNIQUE (obj_asst_id),
-    CONSTRAINT object_association_obj_id_asst_obj_id_asst_id_key UNIQUE (obj_id, asst_obj_id, asst_id)
+    CONSTRAINT object_association_obj_id_asst_obj_id_asst_id_key UNIQUE (obj_id, asst_obj_id, asst_id),
+    CONSTRAINT object_association_obj_id_fkey FOREIGN KEY (obj_id) REFERENCES object (obj_id),
+    CONSTRAINT object_association_asst_obj_id_fkey FOREIGN KEY (asst_obj_id) REFERENCES object (obj_id)
 );
 CREATE INDEX object_association_dst ON object_association (asst_obj_id);
 
@@ -116,7 +123,10 @@ CREATE TABLE instance (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     data       JSONB NOT NULL,
-    CONSTRAINT instance_pkey PRIMARY KEY (obj_id, inst_id)
+    CONSTRAINT instance_pkey PRIMARY KEY (obj_id, inst_id),
+    -- With the obj_id foreign keys, "delete a model" and "create an instance of it" are
+    -- race-safe: the database refuses whichever of the two comes second.
+    CONSTRAINT instance_obj_id_fkey FOREIGN KEY (obj_id) REFERENCES object (obj_id)
 );
 CREATE INDEX instance_name ON instance (obj_id, inst_name);
 CREATE INDEX instance_id ON instance (inst_id);

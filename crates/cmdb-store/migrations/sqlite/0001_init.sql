@@ -23,13 +23,14 @@ CREATE TABLE object (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
     obj_id   TEXT NOT NULL UNIQUE,
     obj_name TEXT NOT NULL UNIQUE,
-    cls_id   TEXT NOT NULL,
+    cls_id   TEXT NOT NULL REFERENCES classification (cls_id),
     doc      TEXT NOT NULL
 );
+CREATE INDEX object_cls ON object (cls_id);
 
 CREATE TABLE attribute (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    obj_id        TEXT NOT NULL,
+    obj_id        TEXT NOT NULL REFERENCES object (obj_id),
     biz_id        INTEGER NOT NULL DEFAULT 0,
     property_id   TEXT NOT NULL,
     property_name TEXT NOT NULL,
@@ -40,7 +41,7 @@ CREATE TABLE attribute (
 
 CREATE TABLE attribute_group (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    obj_id     TEXT NOT NULL,
+    obj_id     TEXT NOT NULL REFERENCES object (obj_id),
     biz_id     INTEGER NOT NULL DEFAULT 0,
     group_id   TEXT NOT NULL,
     group_name TEXT NOT NULL,
@@ -51,7 +52,7 @@ CREATE TABLE attribute_group (
 
 CREATE TABLE unique_rule (
     id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    obj_id TEXT NOT NULL,
+    obj_id TEXT NOT NULL REFERENCES object (obj_id),
     doc    TEXT NOT NULL
 );
 CREATE INDEX unique_rule_obj ON unique_rule (obj_id);
@@ -65,8 +66,8 @@ CREATE TABLE association_kind (
 CREATE TABLE object_association (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     obj_asst_id TEXT NOT NULL UNIQUE,
-    obj_id      TEXT NOT NULL,
-    asst_obj_id TEXT NOT NULL,
+    obj_id      TEXT NOT NULL REFERENCES object (obj_id),
+    asst_obj_id TEXT NOT NULL REFERENCES object (obj_id),
     asst_id     TEXT NOT NULL,
     doc         TEXT NOT NULL,
     UNIQUE (obj_id, asst_obj_id, asst_id)
@@ -75,8 +76,10 @@ CREATE INDEX object_association_dst ON object_association (asst_obj_id);
 
 -- Instances of every model. `data` is the full wire document; the columns copy the fields that
 -- are looked up or sorted by most often so they are plain indexed columns.
+-- The foreign keys on obj_id are what make "delete a model" and "create an instance of it"
+-- race-safe: the database refuses whichever of the two comes second.
 CREATE TABLE instance (
-    obj_id     TEXT NOT NULL,
+    obj_id     TEXT NOT NULL REFERENCES object (obj_id),
     inst_id    INTEGER NOT NULL,
     inst_name  TEXT NOT NULL DEFAULT '',
     biz_id     INTEGER NOT NULL DEFAULT 0,

@@ -23,9 +23,10 @@ pub fn of_model(tx: &mut dyn Tx, obj_id: &str, biz_id: i64) -> Result<Vec<Attrib
 
 /// Loads one attribute by id.
 pub fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<Attribute>, StoreError> {
+    let lock = super::util::for_update(tx);
     Ok(load_docs(
         tx,
-        "SELECT doc FROM attribute WHERE id = ?",
+        &format!("SELECT doc FROM attribute WHERE id = ?{}", lock),
         &[SqlValue::Int(id)],
     )?
     .into_iter()

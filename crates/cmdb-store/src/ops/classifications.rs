@@ -132,9 +132,10 @@ pub fn create(
 }
 
 fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<Classification>, StoreError> {
+    let lock = super::util::for_update(tx);
     Ok(load_docs(
         tx,
-        "SELECT doc FROM classification WHERE id = ?",
+        &format!("SELECT doc FROM classification WHERE id = ?{}", lock),
         &[SqlValue::Int(id)],
     )?
     .into_iter()
@@ -215,10 +216,17 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreErro
     if !used.is_empty() {
         return Err(DomainError::ClassificationHasModels.into());
     }
-    tx.execute(
+    match tx.execute(
         "DELETE FROM classification WHERE id = ?",
         &[SqlValue::Int(id)],
-    )?;
+    ) {
+        Ok(_) => {}
+        // A model created concurrently uses it.
+        Err(StoreError::ForeignKeyViolation { .. }) => {
+            return Err(DomainError::ClassificationHasModels.into())
+        }
+        Err(e) => return Err(e),
+    }
     audit::record(
         tx,
         ctx,

@@ -26,9 +26,10 @@ pub fn of_model(
 }
 
 fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<AttributeGroup>, StoreError> {
+    let lock = super::util::for_update(tx);
     Ok(load_docs(
         tx,
-        "SELECT doc FROM attribute_group WHERE id = ?",
+        &format!("SELECT doc FROM attribute_group WHERE id = ?{}", lock),
         &[SqlValue::Int(id)],
     )?
     .into_iter()

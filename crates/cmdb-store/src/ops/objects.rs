@@ -47,9 +47,10 @@ pub fn get(tx: &mut dyn Tx, obj_id: &str) -> Result<Option<Object>, StoreError> 
 }
 
 fn by_id(tx: &mut dyn Tx, id: i64) -> Result<Option<Object>, StoreError> {
+    let lock = super::util::for_update(tx);
     Ok(load_docs(
         tx,
-        "SELECT doc FROM object WHERE id = ?",
+        &format!("SELECT doc FROM object WHERE id = ?{}", lock),
         &[SqlValue::Int(id)],
     )?
     .into_iter()
@@ -183,6 +184,10 @@ pub(crate) fn insert_model(
         }
         Err(e) if e.is_unique_on("obj_name") => {
             return Err(DomainError::Duplicate("bk_obj_name".into()).into())
+        }
+        // The classification was deleted concurrently.
+        Err(StoreError::ForeignKeyViolation { .. }) => {
+            return Err(DomainError::ClassificationQueryFailed.into())
         }
         Err(e) => return Err(e),
     }
@@ -500,7 +505,14 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreErro
         "DELETE FROM unique_rule WHERE obj_id = ?",
         "DELETE FROM object WHERE obj_id = ?",
     ] {
-        tx.execute(sql, std::slice::from_ref(&obj))?;
+        match tx.execute(sql, std::slice::from_ref(&obj)) {
+            Ok(_) => {}
+            // An instance or association created concurrently still refers to the model.
+            Err(StoreError::ForeignKeyViolation { .. }) => {
+                return Err(DomainError::ModelHasInstances(old.bk_obj_id.clone()).into())
+            }
+            Err(e) => return Err(e),
+        }
     }
     audit::record(tx, ctx, entry("delete", &old, Some(&old), None))
 }

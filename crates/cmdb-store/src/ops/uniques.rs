@@ -269,9 +269,13 @@ pub fn create(
 }
 
 fn get(tx: &mut dyn Tx, obj_id: &str, id: i64) -> Result<UniqueRule, StoreError> {
+    let lock = super::util::for_update(tx);
     load_docs::<UniqueRule>(
         tx,
-        "SELECT doc FROM unique_rule WHERE id = ? AND obj_id = ?",
+        &format!(
+            "SELECT doc FROM unique_rule WHERE id = ? AND obj_id = ?{}",
+            lock
+        ),
         &[SqlValue::Int(id), obj_id.into()],
     )?
     .into_iter()

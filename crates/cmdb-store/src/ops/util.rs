@@ -93,3 +93,13 @@ pub(crate) fn loose_i64(v: &Value) -> Option<i64> {
         _ => None,
     }
 }
+
+/// Row-lock suffix for reads that precede a write of the same row: `FOR UPDATE` on PostgreSQL,
+/// so read-modify-write of one record is serialised across processes (SQLite's single writer
+/// already serialises writes).
+pub(crate) fn for_update(tx: &dyn Tx) -> &'static str {
+    match tx.dialect() {
+        crate::Dialect::Postgres => " FOR UPDATE",
+        crate::Dialect::Sqlite => "",
+    }
+}
