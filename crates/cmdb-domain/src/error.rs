@@ -153,6 +153,15 @@ pub enum DomainError {
     /// 1101030: hosts below the target forbid deletion.
     #[error("having hosts under the target, deleting forbidden")]
     HasHosts,
+    /// 1101036: the instance is an end of an instance association to a live instance.
+    #[error("instance has been associated")]
+    InstBeenAssociated,
+    /// 1101111: the built-in (resource-pool) business cannot be removed or archived.
+    #[error("forbidden remove built in business")]
+    BuiltinBizForbidden,
+    /// 1101112: only archived businesses can be deleted.
+    #[error("forbidden remove unarchived business")]
+    UnarchivedBizDelete,
     /// 1199011 wrapping another error: bk-cmdb's create/update validation reports the inner
     /// message inside `'%s' the parameter is invalid or does not exist`.
     #[error("'{0}' the parameter is invalid or does not exist")]

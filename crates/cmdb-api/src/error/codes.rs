@@ -337,6 +337,27 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
                 "目标下存在主机，禁止删除".into(),
             ),
         ),
+        D::InstBeenAssociated => (
+            1101036,
+            t(
+                "instance has been associated".into(),
+                "实例已经被关联".into(),
+            ),
+        ),
+        D::BuiltinBizForbidden => (
+            1101111,
+            t(
+                "forbidden remove built in business".into(),
+                "禁止删除内置业务".into(),
+            ),
+        ),
+        D::UnarchivedBizDelete => (
+            1101112,
+            t(
+                "forbidden remove unarhived business".into(),
+                "禁止删除未归档的业务".into(),
+            ),
+        ),
         D::Wrapped(inner) => {
             let (_, msg) = domain(inner, lang);
             (

@@ -139,7 +139,8 @@ pub async fn batch_delete_inst(s: AppState, req: ApiRequest) -> Result<Value, Ap
     Ok(Value::Null)
 }
 
-fn found_json(found: instances::Found) -> Value {
+/// `{count, info}` (`count` only when it was computed).
+pub(crate) fn found_json(found: instances::Found) -> Value {
     let mut out = Map::new();
     if let Some(c) = found.count {
         out.insert("count".into(), Value::from(c));

@@ -2,6 +2,7 @@
 
 pub mod instances;
 pub mod models;
+pub mod topology;
 
 use cmdb_store::{Store, StoreError, Tx};
 use serde::Serialize;

@@ -9,7 +9,7 @@ use axum::http::Method;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::handlers::{instances, models};
+use crate::handlers::{instances, models, topology};
 use crate::request::ApiRequest;
 use crate::AppState;
 
@@ -279,6 +279,43 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/api/v3/count/instances/object/{bk_obj_id}",
         instances::count_object_instances
+    ),
+    // 30-topology: businesses
+    route!(
+        Some("search_business"),
+        POST,
+        "/api/v3/biz/search/{bk_supplier_account}",
+        topology::search_business
+    ),
+    route!(
+        Some("create_business"),
+        POST,
+        "/api/v3/biz/{bk_supplier_account}",
+        topology::create_business
+    ),
+    route!(
+        Some("update_business"),
+        PUT,
+        "/api/v3/biz/{bk_supplier_account}/{bk_biz_id}",
+        topology::update_business
+    ),
+    route!(
+        Some("update_business_enable_status"),
+        PUT,
+        "/api/v3/biz/status/{flag}/{bk_supplier_account}/{bk_biz_id}",
+        topology::update_business_enable_status
+    ),
+    route!(
+        Some("delete_business"),
+        POST,
+        "/api/v3/deletemany/biz",
+        topology::delete_business
+    ),
+    route!(
+        Some("get_biz_internal_module"),
+        GET,
+        "/api/v3/topo/internal/{bk_supplier_account}/{bk_biz_id}",
+        topology::get_biz_internal_module
     ),
 ];
 

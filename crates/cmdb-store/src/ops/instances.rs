@@ -65,7 +65,7 @@ pub fn get_doc(
 /// the transaction ends (`FOR UPDATE`, which also returns the latest committed version), so
 /// concurrent read-modify-writes of one instance apply one after the other instead of
 /// overwriting each other's fields; SQLite's single writer already serialises them.
-fn get_doc_for_update(
+pub(crate) fn get_doc_for_update(
     tx: &mut dyn Tx,
     obj_id: &str,
     inst_id: i64,
@@ -106,8 +106,110 @@ fn instance_exists(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<bool, 
         .is_empty())
 }
 
+/// Identity columns of one instance row.
+pub(crate) struct InstanceRow<'a> {
+    /// Model.
+    pub obj_id: &'a str,
+    /// Instance id.
+    pub inst_id: i64,
+    /// Display name (the `inst_name` column).
+    pub name: &'a str,
+    /// Owning business (0 = none).
+    pub biz_id: i64,
+    /// Parent instance (0 = none).
+    pub parent_id: i64,
+}
+
+/// Sets the server-owned fields of a new instance document: tenant, `create_time` /
+/// `last_time`, and the recorded-by/at attributes the model has (one instant for all).
+pub(crate) fn stamp_created(schema: &ModelSchema, ctx: &OpContext, doc: &mut Map<String, Value>) {
+    let stamp = cmdb_domain::time::format_millis(ctx.now);
+    doc.insert(
+        "bk_supplier_account".into(),
+        Value::String(ctx.supplier.clone()),
+    );
+    doc.insert("create_time".into(), Value::String(stamp.clone()));
+    doc.insert("last_time".into(), Value::String(stamp.clone()));
+    for (key, value) in [
+        ("bk_created_at", Value::String(stamp.clone())),
+        ("bk_updated_at", Value::String(stamp)),
+        ("bk_created_by", Value::String(ctx.user.clone())),
+    ] {
+        if schema.attr(key).is_some() {
+            doc.insert(key.into(), value);
+        }
+    }
+}
+
+/// Refreshes `last_time` and the updated-by/at attributes the model has.
+pub(crate) fn stamp_updated(schema: &ModelSchema, ctx: &OpContext, doc: &mut Map<String, Value>) {
+    let stamp = cmdb_domain::time::format_millis(ctx.now);
+    doc.insert("last_time".into(), Value::String(stamp.clone()));
+    if schema.attr("bk_updated_at").is_some() {
+        doc.insert("bk_updated_at".into(), Value::String(stamp));
+    }
+    if schema.attr("bk_updated_by").is_some() {
+        doc.insert("bk_updated_by".into(), Value::String(ctx.user.clone()));
+    }
+}
+
+/// Inserts one instance row (deferred: the caller does not need its outcome before its next
+/// statement; a failure surfaces at the latest from the commit).
+pub(crate) fn insert_row(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    row: InstanceRow<'_>,
+    doc: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    tx.execute_deferred(
+        "INSERT INTO instance (obj_id, inst_id, inst_name, biz_id, parent_id, created_at, updated_at, data) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            row.obj_id.into(),
+            SqlValue::Int(row.inst_id),
+            row.name.into(),
+            SqlValue::Int(row.biz_id),
+            SqlValue::Int(row.parent_id),
+            SqlValue::Int(ctx.now),
+            SqlValue::Int(ctx.now),
+            SqlValue::Json(Value::Object(doc.clone())),
+        ],
+        None,
+    )
+}
+
+/// Stores a changed instance document and re-derives its unique-rule rows (a key now taken by
+/// another instance is the duplicate error).
+pub(crate) fn rewrite_row(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    schema: &ModelSchema,
+    inst_id: i64,
+    name: &str,
+    doc: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    let obj_id = schema.object.bk_obj_id.as_str();
+    tx.execute_deferred(
+        "UPDATE instance SET inst_name = ?, updated_at = ?, data = ? WHERE obj_id = ? AND inst_id = ?",
+        &[
+            name.into(),
+            SqlValue::Int(ctx.now),
+            SqlValue::Json(Value::Object(doc.clone())),
+            obj_id.into(),
+            SqlValue::Int(inst_id),
+        ],
+        None,
+    )?;
+    tx.execute_deferred(
+        "DELETE FROM instance_unique WHERE obj_id = ? AND inst_id = ?",
+        &[obj_id.into(), SqlValue::Int(inst_id)],
+        None,
+    )?;
+    insert_unique_keys(tx, schema, inst_id, doc)
+}
+
 /// Writes the unique-rule rows of an instance; a taken key is the duplicate error.
-fn insert_unique_keys(
+pub(crate) fn insert_unique_keys(
     tx: &mut dyn Tx,
     schema: &ModelSchema,
     inst_id: i64,
@@ -165,7 +267,7 @@ fn check_mainline_parent(
 
 /// Validates a create body against the schema and builds the document to store (without the
 /// server-owned fields). Errors are those of coreservice's `validCreateInstanceData`.
-fn build_create_doc(
+pub(crate) fn build_create_doc(
     schema: &ModelSchema,
     body: &Map<String, Value>,
 ) -> Result<Map<String, Value>, DomainError> {
@@ -250,39 +352,21 @@ pub fn create_with_schema(
     }
     let mut doc = build_create_doc(schema, body)?;
     let inst_id = tx.next_id(INSTANCE_SEQUENCE)?;
-    let stamp = cmdb_domain::time::format_millis(ctx.now);
     doc.insert("bk_inst_id".into(), Value::from(inst_id));
     doc.insert("bk_obj_id".into(), Value::String(obj_id.to_string()));
-    doc.insert(
-        "bk_supplier_account".into(),
-        Value::String(ctx.supplier.clone()),
-    );
-    doc.insert("create_time".into(), Value::String(stamp.clone()));
-    doc.insert("last_time".into(), Value::String(stamp.clone()));
-    for (key, value) in [
-        ("bk_created_at", Value::String(stamp.clone())),
-        ("bk_updated_at", Value::String(stamp)),
-        ("bk_created_by", Value::String(ctx.user.clone())),
-    ] {
-        if schema.attr(key).is_some() {
-            doc.insert(key.into(), value);
-        }
-    }
+    stamp_created(schema, ctx, &mut doc);
     let parent_id = doc.get("bk_parent_id").and_then(loose_i64).unwrap_or(0);
-    tx.execute_deferred(
-        "INSERT INTO instance (obj_id, inst_id, inst_name, biz_id, parent_id, created_at, updated_at, data) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            obj_id.into(),
-            SqlValue::Int(inst_id),
-            SqlValue::Text(inst_name(&doc)),
-            SqlValue::Int(biz_id),
-            SqlValue::Int(parent_id),
-            SqlValue::Int(ctx.now),
-            SqlValue::Int(ctx.now),
-            SqlValue::Json(Value::Object(doc.clone())),
-        ],
-        None,
+    insert_row(
+        tx,
+        ctx,
+        InstanceRow {
+            obj_id,
+            inst_id,
+            name: &inst_name(&doc),
+            biz_id,
+            parent_id,
+        },
+        &doc,
     )?;
     insert_unique_keys(tx, schema, inst_id, &doc)?;
     let doc = Value::Object(doc);
@@ -312,7 +396,7 @@ pub fn create_with_schema(
 }
 
 /// Validates and applies an update body to a stored document; returns the fields applied.
-fn apply_update(
+pub(crate) fn apply_update(
     schema: &ModelSchema,
     doc: &mut Map<String, Value>,
     body: &Map<String, Value>,
@@ -370,31 +454,8 @@ pub fn update(
     };
     let mut doc = old.clone();
     let applied = apply_update(&schema, &mut doc, body)?;
-    let stamp = cmdb_domain::time::format_millis(ctx.now);
-    doc.insert("last_time".into(), Value::String(stamp.clone()));
-    if schema.attr("bk_updated_at").is_some() {
-        doc.insert("bk_updated_at".into(), Value::String(stamp));
-    }
-    if schema.attr("bk_updated_by").is_some() {
-        doc.insert("bk_updated_by".into(), Value::String(ctx.user.clone()));
-    }
-    tx.execute_deferred(
-        "UPDATE instance SET inst_name = ?, updated_at = ?, data = ? WHERE obj_id = ? AND inst_id = ?",
-        &[
-            SqlValue::Text(inst_name(&doc)),
-            SqlValue::Int(ctx.now),
-            SqlValue::Json(Value::Object(doc.clone())),
-            obj_id.into(),
-            SqlValue::Int(inst_id),
-        ],
-        None,
-    )?;
-    tx.execute_deferred(
-        "DELETE FROM instance_unique WHERE obj_id = ? AND inst_id = ?",
-        &[obj_id.into(), SqlValue::Int(inst_id)],
-        None,
-    )?;
-    insert_unique_keys(tx, &schema, inst_id, &doc)?;
+    stamp_updated(&schema, ctx, &mut doc);
+    rewrite_row(tx, ctx, &schema, inst_id, &inst_name(&doc), &doc)?;
     let (audit_type, resource_type, watch) = audit_kinds(&schema);
     let doc = Value::Object(doc);
     audit::record(
@@ -586,13 +647,17 @@ pub fn batch_create(
 }
 
 /// A compiled instance query over one model.
-struct Query {
-    filter: cmdb_domain::filter::Expr,
+pub(crate) struct Query {
+    /// The row filter.
+    pub filter: cmdb_domain::filter::Expr,
     /// Extra SQL condition (search_inst's associated-model restriction).
-    restrict: Option<crate::sql::SqlBuilder>,
-    sort: Vec<(cmdb_domain::filter::FieldInfo, bool)>,
-    start: u64,
-    limit: Option<u64>,
+    pub restrict: Option<crate::sql::SqlBuilder>,
+    /// Sort keys before the `inst_id` tiebreak.
+    pub sort: Vec<(cmdb_domain::filter::FieldInfo, bool)>,
+    /// Offset.
+    pub start: u64,
+    /// Page size (`None` = all).
+    pub limit: Option<u64>,
 }
 
 /// Result rows plus, when asked, the total ignoring paging.
@@ -633,7 +698,9 @@ fn where_clause(
     Ok(b)
 }
 
-fn run_query(
+/// Runs `q` over the instances of `obj_id`: the total when `count`, the page of documents
+/// (projected to `fields`) when `info`.
+pub(crate) fn run_query(
     tx: &mut dyn Tx,
     obj_id: &str,
     q: &Query,
@@ -683,7 +750,7 @@ fn run_query(
 }
 
 /// Keeps only `fields` (those the document has); no list or an empty one keeps everything.
-fn project(doc: Value, fields: Option<&[String]>) -> Value {
+pub(crate) fn project(doc: Value, fields: Option<&[String]>) -> Value {
     match (doc, fields) {
         (Value::Object(mut map), Some(fields)) if !fields.is_empty() => {
             let mut out = Map::new();
@@ -698,7 +765,12 @@ fn project(doc: Value, fields: Option<&[String]>) -> Value {
     }
 }
 
-fn string_list(value: Option<&Value>, path: &str) -> Result<Option<Vec<String>>, DomainError> {
+/// A list of strings (`fields`); `null`/absent = none; a non-array is 1199000, a non-string
+/// element 1199006 naming `path`.
+pub(crate) fn string_list(
+    value: Option<&Value>,
+    path: &str,
+) -> Result<Option<Vec<String>>, DomainError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items

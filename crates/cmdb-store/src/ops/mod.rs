@@ -8,6 +8,7 @@
 
 pub mod attributes;
 pub mod audit;
+pub mod business;
 pub mod classifications;
 pub mod groups;
 pub mod instances;

@@ -7,13 +7,21 @@
 use cmdb_domain::model::{AssociationKind, Classification, Object, ObjectAssociation};
 use serde_json::{json, Map, Value};
 
+use super::instances::{insert_row, insert_unique_keys, InstanceRow};
 use super::objects::{insert_association, insert_model, preset_attribute};
+use super::schema_cache::ModelSchema;
 use super::util::encode;
 use super::{classifications, OpContext};
 use crate::{Dialect, SqlValue, StoreError, Tx};
 
 /// Bumped when the seed grows; a database seeded by an older version gets the additions.
 const SEED_VERSION: &str = "1";
+
+/// Name of the idle-pool set every business has (platform-setting default).
+pub const IDLE_SET_NAME: &str = "空闲机池";
+
+/// The internal modules of the idle-pool set: name and `default` flag (idle, fault, recycle).
+pub const IDLE_MODULES: [(&str, i64); 3] = [("空闲机", 1), ("故障机", 2), ("待回收", 3)];
 
 /// Attribute spec: id, display name, type, required, option.
 type AttrSpec = (
@@ -35,20 +43,6 @@ type ModelSpec = (
     Vec<&'static str>,
     bool,
 );
-
-/// Identity of a built-in instance: model, id, name, business and parent.
-pub(crate) struct BuiltinInstance<'a> {
-    /// Model.
-    pub obj_id: &'a str,
-    /// Instance id.
-    pub inst_id: i64,
-    /// Display name.
-    pub name: &'a str,
-    /// Owning business.
-    pub biz_id: i64,
-    /// Parent instance.
-    pub parent_id: i64,
-}
 
 fn enum_opt(items: &[(&str, &str)], default: Option<&str>) -> Option<Value> {
     Some(Value::Array(
@@ -509,127 +503,137 @@ pub fn apply(tx: &mut dyn Tx) -> Result<bool, StoreError> {
         )?;
     }
 
-    seed_instances(tx, &ctx, &now)?;
+    seed_instances(tx, &ctx)?;
     Ok(true)
 }
 
-/// Inserts one built-in instance document under an explicit id.
+/// Inserts one built-in instance document under an explicit id, with the unique-rule rows its
+/// model's rules give it (so the resource pool's name is taken like any business name).
 pub(crate) fn insert_builtin_instance(
     tx: &mut dyn Tx,
     ctx: &OpContext,
-    inst: BuiltinInstance<'_>,
-    doc: Map<String, Value>,
+    row: InstanceRow<'_>,
+    doc: &Map<String, Value>,
 ) -> Result<(), StoreError> {
-    let BuiltinInstance {
-        obj_id,
-        inst_id,
-        name,
-        biz_id,
-        parent_id,
-    } = inst;
-    tx.execute(
-        "INSERT INTO instance (obj_id, inst_id, inst_name, biz_id, parent_id, created_at, updated_at, data) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            obj_id.into(),
-            SqlValue::Int(inst_id),
-            name.into(),
-            SqlValue::Int(biz_id),
-            SqlValue::Int(parent_id),
-            SqlValue::Int(ctx.now),
-            SqlValue::Int(ctx.now),
-            SqlValue::Json(Value::Object(doc)),
-        ],
-    )?;
+    let (obj_id, inst_id) = (row.obj_id, row.inst_id);
+    insert_row(tx, ctx, row, doc)?;
+    if let Some(schema) = ModelSchema::load(tx, obj_id, 0)? {
+        insert_unique_keys(tx, &schema, inst_id, doc)?;
+    }
     Ok(())
 }
 
-fn stamp_doc(mut v: Value, now: &str) -> Map<String, Value> {
+/// A built-in document with the server-owned fields every stored instance carries, stamped
+/// with the caller's tenant, clock reading and user.
+fn stamp_doc(mut v: Value, ctx: &OpContext) -> Map<String, Value> {
+    let now = cmdb_domain::time::format_millis(ctx.now);
     if let Some(m) = v.as_object_mut() {
-        m.insert("bk_supplier_account".into(), json!("0"));
+        m.insert("bk_supplier_account".into(), json!(ctx.supplier));
         m.insert("create_time".into(), json!(now));
         m.insert("last_time".into(), json!(now));
         m.insert("bk_created_at".into(), json!(now));
         m.insert("bk_updated_at".into(), json!(now));
-        m.insert("bk_created_by".into(), json!("cc_system"));
+        m.insert("bk_created_by".into(), json!(ctx.user));
         m.insert("bk_updated_by".into(), Value::Null);
         return m.clone();
     }
     Map::new()
 }
 
-fn seed_instances(tx: &mut dyn Tx, ctx: &OpContext, now: &str) -> Result<(), StoreError> {
-    let biz = tx.next_id("biz")?;
-    insert_builtin_instance(
-        tx,
-        ctx,
-        BuiltinInstance {
-            obj_id: "biz",
-            inst_id: biz,
-            name: "资源池",
-            biz_id: biz,
-            parent_id: 0,
-        },
-        stamp_doc(
-            json!({"bk_biz_id": biz, "bk_biz_name": "资源池", "default": 1, "bk_biz_maintainer": "admin",
-                   "bk_biz_productor": "", "bk_biz_developer": "", "bk_biz_tester": "", "operator": "",
-                   "time_zone": "Asia/Shanghai", "language": "1", "life_cycle": "2"}),
-            now,
-        ),
-    )?;
+/// One instance written by [`insert_idle_pool`]: model, id and stored document.
+pub(crate) type CreatedInstance = (&'static str, i64, Map<String, Value>);
+
+/// Creates the idle-pool set of business `biz` and its idle / fault / recycle modules
+/// (30-topology §2.2), exactly as every business has them: the set with `default` 1 directly
+/// below the business, the modules with `default` 1 / 2 / 3 below the set. Ids come from the
+/// `set` and `module` sequences. Used by the seed (resource pool) and by `create_business`, in
+/// the caller's transaction; returns what it wrote so the caller can audit it.
+pub(crate) fn insert_idle_pool(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    biz: i64,
+) -> Result<Vec<CreatedInstance>, StoreError> {
+    let mut created = Vec::with_capacity(4);
     let set = tx.next_id("set")?;
+    let set_doc = stamp_doc(
+        json!({"bk_set_id": set, "bk_set_name": IDLE_SET_NAME, "default": 1, "bk_biz_id": biz,
+               "bk_parent_id": biz, "bk_set_env": "3", "bk_service_status": "1", "bk_capacity": null,
+               "bk_set_desc": "", "description": "", "set_template_id": 0, "set_template_version": null}),
+        ctx,
+    );
     insert_builtin_instance(
         tx,
         ctx,
-        BuiltinInstance {
+        InstanceRow {
             obj_id: "set",
             inst_id: set,
-            name: "空闲机池",
+            name: IDLE_SET_NAME,
             biz_id: biz,
             parent_id: biz,
         },
-        stamp_doc(
-            json!({"bk_set_id": set, "bk_set_name": "空闲机池", "default": 1, "bk_biz_id": biz,
-                   "bk_parent_id": biz, "bk_set_env": "3", "bk_service_status": "1", "bk_capacity": null,
-                   "bk_set_desc": "", "description": "", "set_template_id": 0, "set_template_version": null}),
-            now,
-        ),
+        &set_doc,
     )?;
-    for (name, default) in [("空闲机", 1), ("故障机", 2), ("待回收", 3)] {
+    created.push(("set", set, set_doc));
+    for (name, default) in IDLE_MODULES {
         let module = tx.next_id("module")?;
+        let doc = stamp_doc(
+            json!({"bk_module_id": module, "bk_module_name": name, "default": default, "bk_biz_id": biz,
+                   "bk_set_id": set, "bk_parent_id": set, "bk_module_type": "1", "operator": "",
+                   "bk_bak_operator": "", "service_template_id": 0, "service_category_id": 2,
+                   "set_template_id": 0, "host_apply_enabled": false}),
+            ctx,
+        );
         insert_builtin_instance(
             tx,
             ctx,
-            BuiltinInstance {
+            InstanceRow {
                 obj_id: "module",
                 inst_id: module,
                 name,
                 biz_id: biz,
                 parent_id: set,
             },
-            stamp_doc(
-                json!({"bk_module_id": module, "bk_module_name": name, "default": default, "bk_biz_id": biz,
-                       "bk_set_id": set, "bk_parent_id": set, "bk_module_type": "1", "operator": "",
-                       "bk_bak_operator": "", "service_template_id": 0, "service_category_id": 2,
-                       "set_template_id": 0, "host_apply_enabled": false}),
-                now,
-            ),
+            &doc,
         )?;
+        created.push(("module", module, doc));
     }
+    Ok(created)
+}
+
+fn seed_instances(tx: &mut dyn Tx, ctx: &OpContext) -> Result<(), StoreError> {
+    let biz = tx.next_id("biz")?;
+    insert_builtin_instance(
+        tx,
+        ctx,
+        InstanceRow {
+            obj_id: "biz",
+            inst_id: biz,
+            name: "资源池",
+            biz_id: biz,
+            parent_id: 0,
+        },
+        &stamp_doc(
+            json!({"bk_biz_id": biz, "bk_biz_name": "资源池", "default": 1, "bk_biz_maintainer": "admin",
+                   "bk_biz_productor": "", "bk_biz_developer": "", "bk_biz_tester": "", "operator": "",
+                   "time_zone": "Asia/Shanghai", "language": "1", "life_cycle": "2"}),
+            ctx,
+        ),
+    )?;
+    insert_idle_pool(tx, ctx, biz)?;
     for (id, name) in [(0, "Default Area"), (90_000_001, "UnAssigned")] {
         insert_builtin_instance(
             tx,
             ctx,
-            BuiltinInstance {
+            InstanceRow {
                 obj_id: "plat",
                 inst_id: id,
                 name,
                 biz_id: 0,
                 parent_id: 0,
             },
-            stamp_doc(
+            &stamp_doc(
                 json!({"bk_cloud_id": id, "bk_cloud_name": name, "bk_status": "1", "bk_cloud_vendor": ""}),
-                now,
+                ctx,
             ),
         )?;
     }
