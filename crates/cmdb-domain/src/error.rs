@@ -162,6 +162,15 @@ pub enum DomainError {
     /// 1101112: only archived businesses can be deleted.
     #[error("forbidden remove unarchived business")]
     UnarchivedBizDelete,
+    /// 1101098: built-in sets and modules (idle pool) cannot be updated or deleted.
+    #[error("forbidden remove or update built in set or module")]
+    BuiltinSetModuleForbidden,
+    /// 1101108: another set under the same parent already has this name.
+    #[error("the same set name exist")]
+    DuplicateSetName,
+    /// 1199083: the field is managed by the server (templates) and cannot be changed.
+    #[error("modify field {0} forbidden")]
+    ModifyFieldForbidden(String),
     /// 1199011 wrapping another error: bk-cmdb's create/update validation reports the inner
     /// message inside `'%s' the parameter is invalid or does not exist`.
     #[error("'{0}' the parameter is invalid or does not exist")]

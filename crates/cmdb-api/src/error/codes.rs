@@ -351,6 +351,24 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
                 "禁止删除内置业务".into(),
             ),
         ),
+        D::BuiltinSetModuleForbidden => (
+            1101098,
+            t(
+                "forbidden remove or update built in set or module".into(),
+                "禁止删除或更新内置的集群或模块".into(),
+            ),
+        ),
+        D::DuplicateSetName => (
+            1101108,
+            t("the same set name exist".into(), "存在同名的集群".into()),
+        ),
+        D::ModifyFieldForbidden(field) => (
+            1199083,
+            t(
+                format!("modify field {field} forbidden"),
+                format!("禁止修改字段 {field}"),
+            ),
+        ),
         D::UnarchivedBizDelete => (
             1101112,
             t(

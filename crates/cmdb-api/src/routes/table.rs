@@ -317,6 +317,73 @@ pub static ROUTES: &[Route] = &[
         "/api/v3/topo/internal/{bk_supplier_account}/{bk_biz_id}",
         topology::get_biz_internal_module
     ),
+    // 30-topology: sets and modules
+    route!(
+        Some("create_set"),
+        POST,
+        "/api/v3/set/{bk_biz_id}",
+        topology::create_set
+    ),
+    route!(
+        Some("search_set"),
+        POST,
+        "/api/v3/set/search/{bk_supplier_account}/{bk_biz_id}",
+        topology::search_set
+    ),
+    route!(
+        Some("update_set"),
+        PUT,
+        "/api/v3/set/{bk_biz_id}/{bk_set_id}",
+        topology::update_set
+    ),
+    route!(
+        Some("delete_set"),
+        DELETE,
+        "/api/v3/set/{bk_biz_id}/{bk_set_id}",
+        topology::delete_set
+    ),
+    route!(
+        Some("batch_delete_set"),
+        DELETE,
+        "/api/v3/set/{bk_biz_id}/batch",
+        topology::batch_delete_set
+    ),
+    route!(
+        Some("find_set_batch"),
+        POST,
+        "/api/v3/findmany/set/bk_biz_id/{bk_biz_id}",
+        topology::find_set_batch
+    ),
+    route!(
+        Some("create_module"),
+        POST,
+        "/api/v3/module/{bk_biz_id}/{bk_set_id}",
+        topology::create_module
+    ),
+    route!(
+        Some("search_module"),
+        POST,
+        "/api/v3/module/search/{bk_supplier_account}/{bk_biz_id}/{bk_set_id}",
+        topology::search_module
+    ),
+    route!(
+        Some("update_module"),
+        PUT,
+        "/api/v3/module/{bk_biz_id}/{bk_set_id}/{bk_module_id}",
+        topology::update_module
+    ),
+    route!(
+        Some("delete_module"),
+        DELETE,
+        "/api/v3/module/{bk_biz_id}/{bk_set_id}/{bk_module_id}",
+        topology::delete_module
+    ),
+    route!(
+        Some("find_module_batch"),
+        POST,
+        "/api/v3/findmany/module/bk_biz_id/{bk_biz_id}",
+        topology::find_module_batch
+    ),
 ];
 
 #[cfg(test)]

@@ -283,7 +283,10 @@ pub(crate) fn build_create_doc(
             doc.insert(prop.clone(), fill_value(a).map_err(DomainError::wrap)?);
         }
     }
-    if schema.is_mainline() {
+    // Custom levels only: the built-in levels (set, module) have their own name fields.
+    let custom_mainline =
+        schema.is_mainline() && !is_builtin_instance_model(&schema.object.bk_obj_id);
+    if custom_mainline {
         let name = validate_mainline_inst_name(body.get("bk_inst_name").unwrap_or(&Value::Null))
             .map_err(DomainError::wrap)?;
         doc.insert("bk_inst_name".into(), Value::String(name));
@@ -304,7 +307,7 @@ pub(crate) fn build_create_doc(
         if attr.ptype == Some(PropertyType::Innertable) {
             continue;
         }
-        if schema.is_mainline() && key == "bk_inst_name" {
+        if custom_mainline && key == "bk_inst_name" {
             continue;
         }
         let stored = validate_value(attr, value).map_err(DomainError::wrap)?;

@@ -15,6 +15,7 @@ pub mod instances;
 pub mod objects;
 pub mod schema_cache;
 pub mod seed;
+pub mod sets_modules;
 pub mod uniques;
 pub(crate) mod util;
 

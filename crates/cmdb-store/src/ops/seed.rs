@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use super::instances::{insert_row, insert_unique_keys, InstanceRow};
 use super::objects::{insert_association, insert_model, preset_attribute};
 use super::schema_cache::ModelSchema;
+use super::sets_modules::{insert_name_key, Level};
 use super::util::encode;
 use super::{classifications, OpContext};
 use crate::{Dialect, SqlValue, StoreError, Tx};
@@ -573,6 +574,7 @@ pub(crate) fn insert_idle_pool(
         },
         &set_doc,
     )?;
+    insert_name_key(tx, Level::Set, set, &set_doc)?;
     created.push(("set", set, set_doc));
     for (name, default) in IDLE_MODULES {
         let module = tx.next_id("module")?;
@@ -595,6 +597,7 @@ pub(crate) fn insert_idle_pool(
             },
             &doc,
         )?;
+        insert_name_key(tx, Level::Module, module, &doc)?;
         created.push(("module", module, doc));
     }
     Ok(created)

@@ -8,4 +8,5 @@ mod durability;
 mod instances;
 mod models;
 mod protocol;
+mod sets_modules;
 mod tidy;
