@@ -1,14 +1,20 @@
 //! The PostgreSQL backend of cmdb-rs, for several `cmdb serve` processes sharing one database.
 //!
 //! Why this shape:
-//! * [`cmdb_store::Tx`] is synchronous (operations are plain functions over a transaction), so
-//!   this backend uses the synchronous `postgres` driver. Each job runs on
-//!   `tokio::task::spawn_blocking` holding one pooled connection for the whole transaction, so
-//!   the async runtime never blocks; a semaphore with one permit per connection bounds both the
-//!   pool and the number of blocking threads in use. (tokio-postgres would need its futures
-//!   driven from inside the synchronous `Tx` calls anyway: a private runtime per connection is
-//!   exactly what the `postgres` crate already is, so it is used as is, with a pool of our own
-//!   of a few dozen lines instead of another dependency.)
+//! * [`cmdb_store::Tx`] is synchronous (operations are plain functions over a transaction). Each
+//!   job runs on `tokio::task::spawn_blocking` holding one pooled connection for the whole
+//!   transaction, so the async runtime never blocks; a semaphore with one permit per connection
+//!   bounds both the pool and the number of blocking threads in use. A connection is a
+//!   `tokio_postgres::Client` whose connection task runs on a private current-thread runtime,
+//!   driven by `block_on` in each call (what the synchronous `postgres` crate is inside) -- but
+//!   with the client in hand, several requests can be in flight at once: see pipelining below.
+//! * Pipelining: [`cmdb_store::Tx::execute_deferred`] queues a statement; it is sent together
+//!   with the next request of the transaction (or with the COMMIT), in one network round trip,
+//!   and BEGIN travels with the first request. A create is: BEGIN with the schema-version check,
+//!   `nextval`, then the four inserts with COMMIT -- 3 round trips instead of 8; a read is BEGIN
+//!   with its query, then ROLLBACK. The first failure of a queued statement is reported by that
+//!   later call (a unique violation as the caller's domain error), and a failure surfacing at
+//!   COMMIT rolls the transaction back. [`PgDb::round_trips`] counts them.
 //! * Every [`Database::write_dyn`] is one `READ COMMITTED` read-write transaction (`BEGIN`, the
 //!   job, `COMMIT`; `ROLLBACK` when the job fails or panics). Unique rules are enforced by
 //!   unique constraints, which are race-free across processes at any isolation level, and
@@ -28,11 +34,19 @@
 //!   migration names every constraint so `StoreError::is_unique_on` identifies the column);
 //!   lost connections, shutdowns, refused connections → [`StoreError::Unavailable`]; the rest →
 //!   [`StoreError::Backend`].
-//! * Recovery: a connection that failed at the connection level is discarded; when `BEGIN` fails
-//!   on an idle connection, all idle connections are discarded (the server restarted) and the
-//!   transaction starts on a fresh connection, before any of the job ran. So while the database
-//!   is down requests fail with `Unavailable`, and once it is back they succeed without any
-//!   restart of cmdb-rs.
+//! * Recovery: a connection that failed at the connection level is discarded. When the first
+//!   round trip of a transaction (the one carrying its BEGIN) fails at the connection level on
+//!   a connection that was idle in the pool, the server restarted since: all idle connections
+//!   are discarded and that round trip is sent again on a fresh connection (the queued
+//!   statements prepared again there), so the job never sees it. A round trip that carries
+//!   COMMIT is never sent twice: when a job's only round trip would be its commit, BEGIN goes
+//!   ahead on its own. So while the database is down requests fail with `Unavailable`, and once
+//!   it is back they succeed without any restart of cmdb-rs.
+//! * BEGIN is sent ahead of the statements of its round trip without waiting for its answer.
+//!   BEGIN with constant options fails in practice only on a dead connection (handled above) or
+//!   on one left inside a failed transaction (never returned to the pool); in both cases the
+//!   statements behind it fail too, so none of them can run outside the transaction. Any BEGIN
+//!   failure discards the connection.
 //! * Migrations run under a transaction-scoped advisory lock, so several processes starting at
 //!   once on an empty database migrate it exactly once.
 //!
@@ -54,13 +68,13 @@ use async_trait::async_trait;
 use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Database, DynJob, SqlValue, StoreError, Tx};
 use parking_lot::RwLock;
-use postgres::Config;
 use tokio::sync::Semaphore;
+use tokio_postgres::Config;
 
 pub use testing::{create_test_database, TestDatabase};
 
 use crate::pool::Pool;
-use crate::tx::{map_err, KnownSequences, PgTx, LOCK_MIGRATE, LOCK_NAMESPACE};
+use crate::tx::{KnownSequences, PgTx, LOCK_MIGRATE, LOCK_NAMESPACE};
 
 type JobResult = Result<Box<dyn Any + Send>, StoreError>;
 
@@ -128,6 +142,13 @@ impl PgDb {
         Ok(db)
     }
 
+    /// Network round trips to the server made by the transactions finished so far (BEGIN and
+    /// deferred statements travel with other requests, so a typical write costs a few). For
+    /// observability and tests.
+    pub fn round_trips(&self) -> u64 {
+        self.pool.trips()
+    }
+
     async fn run(&self, job: DynJob, write: bool) -> JobResult {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable("database is closed".into()));
@@ -156,23 +177,29 @@ impl PgDb {
 
 /// Checks the database, then migrates it under the migration advisory lock (blocking).
 fn open(pool: &Pool, sequences: &KnownSequences) -> Result<(), StoreError> {
-    let mut conn = pool.begin(BEGIN_WRITE)?;
+    let (mut conn, idle) = pool.take()?;
     let result = {
-        let mut tx = PgTx::new(&mut conn, sequences, None);
-        migrate_locked(&mut tx)
+        let mut tx = PgTx::new(
+            &mut conn,
+            BEGIN_WRITE,
+            idle.then_some(pool),
+            sequences,
+            None,
+        );
+        let result = match migrate_locked(&mut tx) {
+            Ok(version) => tx.commit().map(|()| version),
+            Err(e) => {
+                tx.rollback();
+                Err(e)
+            }
+        };
+        pool.count_trips(tx.trips);
+        result
     };
-    match result {
-        Ok(version) => {
-            conn.client.batch_execute("COMMIT").map_err(map_err)?;
-            tracing::info!(version, "PostgreSQL schema is current");
-            pool.put(conn);
-            Ok(())
-        }
-        Err(e) => {
-            let _ = conn.client.batch_execute("ROLLBACK");
-            Err(e)
-        }
-    }
+    let version = result?;
+    tracing::info!(version, "PostgreSQL schema is current");
+    pool.put(conn);
+    Ok(())
 }
 
 fn migrate_locked(tx: &mut dyn Tx) -> Result<i64, StoreError> {
@@ -216,79 +243,48 @@ fn run_job(
     job: DynJob,
     write: bool,
 ) -> JobResult {
-    let mut conn = pool.begin(if write { BEGIN_WRITE } else { BEGIN_READ })?;
-    let (outcome, failed, mut broken) = {
-        let mut tx = PgTx::new(&mut conn, sequences, Some(cache));
+    let (mut conn, idle) = pool.take()?;
+    let (result, broken) = {
+        let begin = if write { BEGIN_WRITE } else { BEGIN_READ };
+        let mut tx = PgTx::new(
+            &mut conn,
+            begin,
+            idle.then_some(pool),
+            sequences,
+            Some(cache),
+        );
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
-        (outcome, tx.failed, tx.broken)
-    };
-    let result = match outcome {
-        Ok(r) => r,
-        Err(_) => Err(StoreError::Backend(
-            if write {
-                "write job panicked"
-            } else {
-                "read job panicked"
+        let result = match outcome {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Backend(
+                if write {
+                    "write job panicked"
+                } else {
+                    "read job panicked"
+                }
+                .into(),
+            )),
+        };
+        let result = match result {
+            Ok(_) if tx.broken => Err(StoreError::Unavailable(
+                "the connection was lost during the transaction".into(),
+            )),
+            Ok(value) if write => tx.commit().map(|()| value),
+            Ok(value) => tx.finish_read().map(|()| value),
+            Err(e) => {
+                tx.rollback();
+                Err(e)
             }
-            .into(),
-        )),
+        };
+        pool.count_trips(tx.trips);
+        (result, tx.broken)
     };
-    let result = match result {
-        Ok(value) if write && !broken => {
-            finish_write(&mut conn, failed, &mut broken).map(|()| value)
-        }
-        Ok(value) if !broken => {
-            if conn.client.batch_execute("ROLLBACK").is_err() {
-                broken = true;
-            }
-            Ok(value)
-        }
-        Ok(_) => Err(StoreError::Unavailable(
-            "the connection was lost during the transaction".into(),
-        )),
-        Err(e) => {
-            if !broken && conn.client.batch_execute("ROLLBACK").is_err() {
-                broken = true;
-            }
-            Err(e)
-        }
-    };
-    if broken || conn.client.is_closed() {
+    if broken || conn.is_closed() {
         drop(conn);
     } else {
         pool.put(conn);
     }
     result
-}
-
-/// Commits a write whose job succeeded.
-fn finish_write(conn: &mut tx::Conn, failed: bool, broken: &mut bool) -> Result<(), StoreError> {
-    if failed {
-        // A statement failed and the job carried on: unless it rolled back to a savepoint the
-        // transaction is aborted, and COMMIT would quietly roll it back.
-        if let Err(e) = conn.client.batch_execute("SELECT 1") {
-            let e = map_err(e);
-            if matches!(e, StoreError::Unavailable(_))
-                || conn.client.batch_execute("ROLLBACK").is_err()
-            {
-                *broken = true;
-            }
-            return Err(StoreError::Backend(format!(
-                "the job ignored a failed statement; the transaction was rolled back ({e})"
-            )));
-        }
-    }
-    conn.client
-        .batch_execute("COMMIT")
-        .map_err(|e| match map_err(e) {
-            StoreError::Unavailable(m) => {
-                *broken = true;
-                StoreError::Unavailable(format!(
-                    "connection lost during COMMIT, the write may or may not be applied: {m}"
-                ))
-            }
-            other => other,
-        })
 }
 
 #[async_trait]

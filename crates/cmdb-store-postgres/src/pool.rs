@@ -1,25 +1,29 @@
-//! A small bounded pool of synchronous connections.
+//! A small bounded pool of connections (each a tokio-postgres client on its own private runtime,
+//! used synchronously: see `tx::Conn`).
 //!
 //! Bounding is done by the caller with a semaphore (one permit per connection), so this module
 //! only keeps idle connections and makes new ones on demand. A connection that saw a
-//! connection-level error is dropped instead of returned; when `BEGIN` fails on an idle
-//! connection (the server restarted since it was last used), every idle connection is thrown
-//! away and the transaction is begun once more on a fresh one — safe, because nothing of the job
-//! has run yet.
+//! connection-level error is dropped instead of returned. An idle connection may have died since
+//! it was last used (the server restarted): the transaction finds out from its first round trip,
+//! which carries its BEGIN, and then every idle connection is thrown away and that round trip is
+//! sent again on a fresh connection (see `PgTx`) -- safe, because nothing of the transaction ran
+//! on the server.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cmdb_store::StoreError;
 use parking_lot::Mutex;
-use postgres::{Config, NoTls};
+use tokio_postgres::Config;
 
-use crate::tx::{describe, map_err, Conn};
+use crate::tx::Conn;
 
 pub(crate) struct Pool {
     config: Config,
     idle: Mutex<Vec<Conn>>,
     closed: AtomicBool,
+    /// Network round trips made by finished transactions.
+    trips: AtomicU64,
 }
 
 impl Pool {
@@ -28,56 +32,55 @@ impl Pool {
             config,
             idle: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            trips: AtomicU64::new(0),
         }
     }
 
     /// A fresh connection (blocking).
     pub(crate) fn connect(&self) -> Result<Conn, StoreError> {
-        match self.config.connect(NoTls) {
-            Ok(client) => Ok(Conn::new(client)),
-            // Whatever stops us from connecting (refused, starting up, shut down, bad password)
-            // means the database cannot be used right now.
-            Err(e) => Err(StoreError::Unavailable(format!(
-                "cannot connect to PostgreSQL: {}",
-                describe(&e)
-            ))),
-        }
+        Conn::connect(&self.config)
     }
 
-    /// A connection with a transaction begun by `begin` (blocking).
-    pub(crate) fn begin(&self, begin: &str) -> Result<Conn, StoreError> {
+    /// A connection for the next transaction (blocking), and whether it was idle in the pool
+    /// (so might have died since) rather than made just now.
+    pub(crate) fn take(&self) -> Result<(Conn, bool), StoreError> {
         let pooled = self.idle.lock().pop();
-        if let Some(mut conn) = pooled {
-            if !conn.client.is_closed() {
-                match conn.client.batch_execute(begin) {
-                    Ok(()) => return Ok(conn),
-                    Err(e) => {
-                        let mapped = map_err(e);
-                        if !matches!(mapped, StoreError::Unavailable(_)) {
-                            return Err(mapped);
-                        }
-                    }
-                }
+        if let Some(conn) = pooled {
+            if !conn.is_closed() {
+                return Ok((conn, true));
             }
-            // The server went away since this connection was last used: so did its siblings.
-            let stale = std::mem::take(&mut *self.idle.lock());
-            tracing::info!(
-                discarded = stale.len() + 1,
-                "PostgreSQL connections were lost; reconnecting"
-            );
-            drop(stale);
+            // Seen closed already: the server went away, and so did its siblings.
             drop(conn);
+            self.discard_idle(1);
         }
-        let mut conn = self.connect()?;
-        conn.client.batch_execute(begin).map_err(map_err)?;
-        Ok(conn)
+        Ok((self.connect()?, false))
+    }
+
+    /// Throws every idle connection away after `lost` connections were found dead (blocking).
+    pub(crate) fn discard_idle(&self, lost: usize) {
+        let stale = std::mem::take(&mut *self.idle.lock());
+        tracing::info!(
+            discarded = stale.len() + lost,
+            "PostgreSQL connections were lost; reconnecting"
+        );
+        drop(stale);
     }
 
     /// Returns a healthy connection to the idle list (blocking: may drop it).
     pub(crate) fn put(&self, conn: Conn) {
-        if !conn.client.is_closed() && !self.closed.load(Ordering::Acquire) {
+        if !conn.is_closed() && !self.closed.load(Ordering::Acquire) {
             self.idle.lock().push(conn);
         }
+    }
+
+    /// Adds the round trips of a finished transaction.
+    pub(crate) fn count_trips(&self, trips: u64) {
+        self.trips.fetch_add(trips, Ordering::Relaxed);
+    }
+
+    /// Network round trips made by finished transactions so far.
+    pub(crate) fn trips(&self) -> u64 {
+        self.trips.load(Ordering::Relaxed)
     }
 
     /// From now on returned connections are dropped, not kept.
@@ -93,8 +96,8 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        // Dropping a `postgres::Client` blocks on its private runtime, which panics on an
-        // async runtime thread: drop them on a plain thread.
+        // Dropping a connection blocks on its private runtime, which panics on an async runtime
+        // thread: drop them on a plain thread.
         let idle = self.take_idle();
         if !idle.is_empty() {
             let _ = std::thread::Builder::new()

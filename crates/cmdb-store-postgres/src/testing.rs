@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cmdb_store::StoreError;
-use postgres::{Client, Config, NoTls};
+use tokio_postgres::Config;
 
-use crate::tx::describe;
+use crate::tx::{describe, Conn};
 
 /// A database created by [`create_test_database`]; dropping it drops the database (terminating
 /// any connection still open to it).
@@ -58,8 +58,8 @@ impl Drop for TestDatabase {
         }
         let admin = self.admin_url.clone();
         let name = self.name.clone();
-        // The synchronous driver must not run on an async runtime thread; a plain thread is
-        // safe everywhere (in a test, in a runtime, during unwinding).
+        // A connection blocks on its private runtime, which must not happen on an async runtime
+        // thread; a plain thread is safe everywhere (in a test, in a runtime, during unwinding).
         let joined = std::thread::spawn(move || drop_database(&admin, &name)).join();
         match joined {
             Ok(Ok(())) => {}
@@ -90,9 +90,8 @@ pub async fn create_test_database(admin_url: &str) -> Result<(String, TestDataba
     let admin = admin_url.to_string();
     let create_name = name.clone();
     tokio::task::spawn_blocking(move || {
-        let mut client = admin_client(&admin)?;
-        client
-            .batch_execute(&format!("CREATE DATABASE \"{create_name}\""))
+        let conn = admin_client(&admin)?;
+        conn.batch_execute(&format!("CREATE DATABASE \"{create_name}\""))
             .map_err(|e| StoreError::Backend(format!("CREATE DATABASE failed: {}", describe(&e))))
     })
     .await
@@ -108,14 +107,12 @@ pub async fn create_test_database(admin_url: &str) -> Result<(String, TestDataba
     ))
 }
 
-fn admin_client(admin_url: &str) -> Result<Client, StoreError> {
+fn admin_client(admin_url: &str) -> Result<Conn, StoreError> {
     let mut config: Config = admin_url
         .parse()
         .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
     crate::pool::apply_defaults(&mut config);
-    config.connect(NoTls).map_err(|e| {
-        StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", describe(&e)))
-    })
+    Conn::connect(&config)
 }
 
 fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
@@ -124,9 +121,8 @@ fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
     {
         return Err(StoreError::Backend(format!("refusing to drop {name:?}")));
     }
-    let mut client = admin_client(admin_url)?;
-    client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+    let conn = admin_client(admin_url)?;
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .map_err(|e| StoreError::Backend(format!("DROP DATABASE failed: {}", describe(&e))))
 }
 
