@@ -14,10 +14,12 @@ use rusqlite::{params_from_iter, Connection, ErrorCode, ToSql};
 pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(map_err)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
+        // busy_timeout first: switching to WAL needs a moment of exclusive access, and another
+        // process may be opening (or migrating) the same file right now.
+        "PRAGMA busy_timeout = 10000;
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -65536;
          PRAGMA temp_store = MEMORY;",
     )

@@ -52,16 +52,7 @@ impl SqliteDb {
     /// Opens (creating if needed) the database at `path`, applies migrations, and starts the
     /// writer thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut write_conn = open_connection(path)?;
-        {
-            let tx = write_conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(conn::map_err)?;
-            let mut stx = SqliteTx::new(&tx, None);
-            cmdb_store::schema::migrate(&mut stx)?;
-            cmdb_store::schema::sqlite_planner_hints(&mut stx)?;
-            tx.commit().map_err(conn::map_err)?;
-        }
+        let write_conn = open_and_migrate(path)?;
         let cache = Arc::new(SchemaCache::new());
         let writer_cache = cache.clone();
         let (sender, receiver) = mpsc::channel::<Msg>();
@@ -77,6 +68,39 @@ impl SqliteDb {
             cache,
         })
     }
+}
+
+/// Opens the write connection and brings the schema up to date. Another process opening the
+/// same file at the same moment (several `cmdb serve` on one file, or a restart overlapping the
+/// old process) can make SQLite answer "database is locked" at once instead of waiting -- e.g.
+/// while it switches the file to WAL -- so busy answers are retried for a bounded time.
+fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match try_open_and_migrate(path) {
+            Err(StoreError::Unavailable(msg))
+                if std::time::Instant::now() < deadline
+                    && (msg.contains("locked") || msg.contains("busy")) =>
+            {
+                thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn try_open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
+    let mut write_conn = open_connection(path)?;
+    {
+        let tx = write_conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(conn::map_err)?;
+        let mut stx = SqliteTx::new(&tx, None);
+        cmdb_store::schema::migrate(&mut stx)?;
+        cmdb_store::schema::sqlite_planner_hints(&mut stx)?;
+        tx.commit().map_err(conn::map_err)?;
+    }
+    Ok(write_conn)
 }
 
 fn writer_loop(mut conn: Connection, receiver: mpsc::Receiver<Msg>, cache: &SchemaCache) {

@@ -19,6 +19,8 @@ fn free_port() -> u16 {
 }
 
 fn start(data: &std::path::Path, database: Option<&str>, port: u16) -> Child {
+    std::fs::create_dir_all(data).expect("data dir");
+    let log = std::fs::File::create(data.join(format!("cmdb-{port}.log"))).expect("log file");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmdb"));
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
@@ -27,15 +29,16 @@ fn start(data: &std::path::Path, database: Option<&str>, port: u16) -> Child {
         .env_remove("CMDB_DATABASE_URL")
         .env_remove("CMDB_APPS")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(Stdio::from(log));
     if let Some(url) = database {
         cmd.args(["--database", url]);
     }
     cmd.spawn().expect("spawn cmdb")
 }
 
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
+/// Waits for `/healthz`; on timeout the server's own log says why.
+async fn wait_ready(client: &reqwest::Client, base: &str, data: &std::path::Path) {
+    for _ in 0..400 {
         if client
             .get(format!("{base}/healthz"))
             .send()
@@ -46,7 +49,9 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("server at {base} never became ready");
+    let port = base.rsplit(':').next().unwrap_or_default();
+    let log = std::fs::read_to_string(data.join(format!("cmdb-{port}.log"))).unwrap_or_default();
+    panic!("server at {base} never became ready; its log:\n{log}");
 }
 
 async fn esb(client: &reqwest::Client, base: &str, name: &str, body: Value) -> Option<Value> {
@@ -72,7 +77,7 @@ async fn kill_9_loses_no_acknowledged_create() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = start(dir.path(), database, port);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, dir.path()).await;
     let created = esb(&client, &base, "create_object", json!({"bk_obj_id": "dur", "bk_obj_name": "dur", "bk_classification_id": "bk_uncategorized", "bk_obj_icon": "i"})).await;
     assert_eq!(created.map(|e| e["result"].clone()), Some(json!(true)));
 
@@ -115,7 +120,7 @@ async fn kill_9_loses_no_acknowledged_create() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = start(dir.path(), database, port);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, dir.path()).await;
     let found = esb(
         &client,
         &base,
@@ -151,7 +156,7 @@ async fn sigterm_stops_cleanly_and_keeps_data() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = start(dir.path(), database, port);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, dir.path()).await;
     let created = esb(
         &client,
         &base,
@@ -174,7 +179,7 @@ async fn sigterm_stops_cleanly_and_keeps_data() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = start(dir.path(), database, port);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, dir.path()).await;
     let found = esb(
         &client,
         &base,
@@ -206,7 +211,7 @@ async fn two_processes_on_one_database() {
         .map(|p| format!("http://127.0.0.1:{p}"))
         .collect();
     for base in &bases {
-        wait_ready(&client, base).await;
+        wait_ready(&client, base, dir.path()).await;
     }
     let created = esb(&client, &bases[0], "create_object", json!({"bk_obj_id": "twin", "bk_obj_name": "twin", "bk_classification_id": "bk_uncategorized", "bk_obj_icon": "i"})).await;
     assert_eq!(created.map(|e| e["result"].clone()), Some(json!(true)));
