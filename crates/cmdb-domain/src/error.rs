@@ -168,6 +168,12 @@ pub enum DomainError {
     /// 1101108: another set under the same parent already has this name.
     #[error("the same set name exist")]
     DuplicateSetName,
+    /// 1101035: the mainline chain would get more levels than the platform allows.
+    #[error("business topology level exceeds the limit")]
+    TopoLevelExceeded,
+    /// 1101149: removing a level would give one parent two children of the same name.
+    #[error("there is an instance of a heavy name at this level, and the deletion failed")]
+    MainlineNameClash,
     /// 1199083: the field is managed by the server (templates) and cannot be changed.
     #[error("modify field {0} forbidden")]
     ModifyFieldForbidden(String),

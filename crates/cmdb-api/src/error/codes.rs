@@ -362,6 +362,21 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
             1101108,
             t("the same set name exist".into(), "存在同名的集群".into()),
         ),
+        D::TopoLevelExceeded => (
+            1101035,
+            t(
+                "Business topology level exceeds the limit".into(),
+                "业务拓扑层级超过限制".into(),
+            ),
+        ),
+        D::MainlineNameClash => (
+            1101149,
+            t(
+                "There is an instance of a heavy name at this level, and the deletion failed."
+                    .into(),
+                "该层级下存在重名实例，删除失败".into(),
+            ),
+        ),
         D::ModifyFieldForbidden(field) => (
             1199083,
             t(

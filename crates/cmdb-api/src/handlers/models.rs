@@ -1,7 +1,7 @@
 //! 10-models.md: classifications, models, attributes, attribute groups, unique rules.
 
 use cmdb_domain::DomainError;
-use cmdb_store::ops::{attributes, classifications, groups, objects, uniques};
+use cmdb_store::ops::{attributes, classifications, groups, mainline, objects, uniques};
 use serde_json::{json, Value};
 
 use super::{read, to_data, write};
@@ -61,6 +61,25 @@ pub async fn create_object(s: AppState, req: ApiRequest) -> Result<Value, ApiErr
     let ctx = req.ctx;
     let created = write(&s.store, move |tx| objects::create(tx, &ctx, &body)).await?;
     to_data(&created)
+}
+
+/// Add a custom mainline level (30-topology §1.1, v3 only): the created model.
+pub async fn create_mainline_level(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
+    let body = req.data()?;
+    let ctx = req.ctx;
+    let created = write(&s.store, move |tx| mainline::create_level(tx, &ctx, &body)).await?;
+    to_data(&created)
+}
+
+/// Remove a custom mainline level (30-topology §1.2, v3 only): `data: null`.
+pub async fn delete_mainline_level(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
+    let obj_id = req.path_str("bk_obj_id")?;
+    let ctx = req.ctx;
+    write(&s.store, move |tx| {
+        mainline::delete_level(tx, &ctx, &obj_id)
+    })
+    .await?;
+    Ok(Value::Null)
 }
 
 /// `update_object`.

@@ -103,6 +103,18 @@ pub static ROUTES: &[Route] = &[
         models::delete_object
     ),
     route!(
+        None,
+        POST,
+        "/api/v3/create/topomodelmainline",
+        models::create_mainline_level
+    ),
+    route!(
+        None,
+        DELETE,
+        "/api/v3/delete/topomodelmainline/object/{bk_obj_id}",
+        models::delete_mainline_level
+    ),
+    route!(
         Some("search_object_topo"),
         POST,
         "/api/v3/find/objecttopology",

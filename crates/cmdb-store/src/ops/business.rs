@@ -601,7 +601,7 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(), Store
 }
 
 /// Audit kinds of a removed topology object: audit type, resource type, watch resource.
-fn removed_kinds(obj_id: &str) -> (&'static str, &'static str, &'static str) {
+pub(crate) fn removed_kinds(obj_id: &str) -> (&'static str, &'static str, &'static str) {
     match obj_id {
         "biz" => ("business", "business", "biz"),
         "set" => ("business_resource", "set", "set"),

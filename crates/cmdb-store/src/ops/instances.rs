@@ -234,8 +234,10 @@ pub(crate) fn insert_unique_keys(
     Ok(())
 }
 
-/// Step 6 of create_inst: custom mainline levels below another custom level need an existing
-/// parent instance in the business.
+/// Step 6 of create_inst: a custom mainline level names its business and an existing parent
+/// instance in that business. Directly below `biz` the parent must be the business itself
+/// (upstream leaves that unchecked and can store a level instance under a business that does
+/// not own it; we refuse it with the same 1199011 `bk_parent_id`).
 fn check_mainline_parent(
     tx: &mut dyn Tx,
     schema: &ModelSchema,
@@ -244,23 +246,28 @@ fn check_mainline_parent(
     let Some(parent) = schema.mainline_parent.as_deref() else {
         return Ok(());
     };
-    if parent == "biz" {
-        return Ok(());
-    }
     let biz = body
         .get("bk_biz_id")
         .and_then(loose_i64)
+        .filter(|b| *b > 0)
         .ok_or_else(|| DomainError::IsInvalid("bk_biz_id".into()))?;
     let parent_id = body
         .get("bk_parent_id")
         .and_then(loose_i64)
         .ok_or_else(|| DomainError::IsInvalid("bk_parent_id".into()))?;
+    if parent == "biz" {
+        return if parent_id == biz {
+            Ok(())
+        } else {
+            Err(DomainError::IsInvalid("bk_parent_id".into()).into())
+        };
+    }
     let rows = tx.query(
         "SELECT biz_id FROM instance WHERE obj_id = ? AND inst_id = ?",
         &[parent.into(), SqlValue::Int(parent_id)],
     )?;
     match scalar_i64(&rows) {
-        Some(found_biz) if biz == 0 || found_biz == biz => Ok(()),
+        Some(found_biz) if found_biz == biz => Ok(()),
         _ => Err(DomainError::IsInvalid("bk_parent_id".into()).into()),
     }
 }
@@ -498,7 +505,8 @@ pub fn batch_update(
 }
 
 /// `delete_inst` / `batch_delete_inst`: missing ids are ignored; instances with live
-/// associations are refused; associations whose other end is gone are cleaned.
+/// associations are refused; associations whose other end is gone are cleaned. A custom
+/// mainline instance takes its whole subtree (lower levels, sets, modules) with it (§7 step 3).
 pub fn delete(
     tx: &mut dyn Tx,
     ctx: &OpContext,
@@ -508,47 +516,82 @@ pub fn delete(
     if is_builtin_instance_model(obj_id) {
         return Err(DomainError::InnerModelForbidden.into());
     }
-    let Some(schema) = ModelSchema::load(tx, obj_id, 0)? else {
+    if ModelSchema::load(tx, obj_id, 0)?.is_none() {
         return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
-    };
+    }
+    let mainline = super::mainline::is_custom_level(&super::mainline::chain(tx)?, obj_id);
     for &inst_id in inst_ids {
         let Some(old) = get_doc_for_update(tx, obj_id, inst_id)? else {
             continue;
         };
-        guard_associations(tx, obj_id, inst_id)?;
-        tx.execute(
-            "DELETE FROM instance WHERE obj_id = ? AND inst_id = ?",
-            &[obj_id.into(), SqlValue::Int(inst_id)],
-        )?;
-        tx.execute(
-            "DELETE FROM instance_unique WHERE obj_id = ? AND inst_id = ?",
-            &[obj_id.into(), SqlValue::Int(inst_id)],
-        )?;
-        let (audit_type, resource_type, watch) = audit_kinds(&schema);
-        let doc = Value::Object(old);
-        audit::record(
-            tx,
-            ctx,
-            AuditEntry {
-                audit_type,
-                resource_type,
-                action: "delete",
-                biz_id: doc.get("bk_biz_id").and_then(loose_i64).unwrap_or(0),
-                resource_id: Value::from(inst_id),
-                resource_name: doc
-                    .get("bk_inst_name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                obj_id: Some(obj_id.to_string()),
-                pre_data: Some(doc.clone()),
-                cur_data: None,
-                update_fields: None,
-            },
-        )?;
-        audit::event(tx, ctx, watch, EventType::Delete, obj_id, inst_id, &doc)?;
+        if mainline {
+            // Deepest level first, so no row is ever left without its parent.
+            let biz_id = old.get("bk_biz_id").and_then(loose_i64).unwrap_or(0);
+            for (level, rows) in super::mainline::descendants(tx, obj_id, biz_id, inst_id)?
+                .into_iter()
+                .rev()
+            {
+                for (id, doc) in rows {
+                    delete_row(tx, ctx, &level, id, doc, true)?;
+                }
+            }
+        }
+        delete_row(tx, ctx, obj_id, inst_id, old, mainline)?;
     }
     Ok(())
+}
+
+/// Removes one instance row with its unique keys, stale associations, audit record and event;
+/// `mainline` rows are audited as topology resources.
+pub(crate) fn delete_row(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    inst_id: i64,
+    old: Map<String, Value>,
+    mainline: bool,
+) -> Result<(), StoreError> {
+    guard_associations(tx, obj_id, inst_id)?;
+    tx.execute(
+        "DELETE FROM instance WHERE obj_id = ? AND inst_id = ?",
+        &[obj_id.into(), SqlValue::Int(inst_id)],
+    )?;
+    tx.execute(
+        "DELETE FROM instance_unique WHERE obj_id = ? AND inst_id = ?",
+        &[obj_id.into(), SqlValue::Int(inst_id)],
+    )?;
+    let (audit_type, resource_type, watch) = if mainline {
+        super::business::removed_kinds(obj_id)
+    } else {
+        ("model_instance", "model_instance", "object_instance")
+    };
+    let name_key = match obj_id {
+        "set" => "bk_set_name",
+        "module" => "bk_module_name",
+        _ => "bk_inst_name",
+    };
+    let doc = Value::Object(old);
+    audit::record(
+        tx,
+        ctx,
+        AuditEntry {
+            audit_type,
+            resource_type,
+            action: "delete",
+            biz_id: doc.get("bk_biz_id").and_then(loose_i64).unwrap_or(0),
+            resource_id: Value::from(inst_id),
+            resource_name: doc
+                .get(name_key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            obj_id: Some(obj_id.to_string()),
+            pre_data: Some(doc.clone()),
+            cur_data: None,
+            update_fields: None,
+        },
+    )?;
+    audit::event(tx, ctx, watch, EventType::Delete, obj_id, inst_id, &doc)
 }
 
 /// 20-instances §7 step 4: refuse while an association's other end still exists; drop

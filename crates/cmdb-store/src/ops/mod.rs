@@ -12,6 +12,7 @@ pub mod business;
 pub mod classifications;
 pub mod groups;
 pub mod instances;
+pub mod mainline;
 pub mod objects;
 pub mod schema_cache;
 pub mod seed;

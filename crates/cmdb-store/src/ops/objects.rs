@@ -273,7 +273,8 @@ fn required_string(body: &Map<String, Value>, field: &str) -> Result<String, Dom
     }
 }
 
-fn entry(
+/// The audit record of a model change.
+pub(crate) fn entry(
     action: &'static str,
     o: &Object,
     pre: Option<&Object>,

@@ -6,6 +6,7 @@ mod business;
 mod common;
 mod durability;
 mod instances;
+mod mainline;
 mod models;
 mod protocol;
 mod sets_modules;
