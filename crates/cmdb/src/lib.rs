@@ -13,6 +13,8 @@ use cmdb_store::Store;
 use cmdb_store_sqlite::SqliteDb;
 use tokio::net::TcpListener;
 
+pub mod gen;
+
 /// Command line of `cmdb`.
 #[derive(Debug, Parser)]
 #[command(name = "cmdb", version, about = "A bk-cmdb compatible CMDB server")]
@@ -27,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeConfig),
+    /// Build a large mainline topology (for benchmarks); prints a JSON summary.
+    GenTopo(gen::GenConfig),
 }
 
 /// Settings of `cmdb serve`; every flag also reads an environment variable.
@@ -92,6 +96,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!(addr = %app.addr, backend = app.state.store.name(), "cmdb listening");
             app.run_until_stopped(shutdown_signal()).await
         }
+        Command::GenTopo(config) => {
+            let store = open_store(&config.data, config.database.as_deref()).await?;
+            let summary = gen::generate(store.clone(), config).await;
+            store.close().await;
+            println!("{}", summary?);
+            Ok(())
+        }
     }
 }
 
@@ -105,7 +116,7 @@ pub struct App {
 impl App {
     /// Opens the database (migrating and seeding it), resolves the apps and binds the listener.
     pub async fn build(config: ServeConfig) -> Result<App, String> {
-        let store = open_store(&config).await?;
+        let store = open_store(&config.data, config.database.as_deref()).await?;
         let apps = resolve_apps(&config)?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -142,8 +153,8 @@ impl App {
     }
 }
 
-async fn open_store(config: &ServeConfig) -> Result<Store, String> {
-    let path = match config.database.as_deref() {
+async fn open_store(data: &Path, database: Option<&str>) -> Result<Store, String> {
+    let path = match database {
         Some(url) if url.starts_with("sqlite://") => PathBuf::from(&url["sqlite://".len()..]),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let db = cmdb_store_postgres::PgDb::connect(url)
@@ -153,13 +164,9 @@ async fn open_store(config: &ServeConfig) -> Result<Store, String> {
         }
         Some(other) => return Err(format!("unsupported database URL {}", redact_url(other))),
         None => {
-            std::fs::create_dir_all(&config.data).map_err(|e| {
-                format!(
-                    "cannot create data directory {}: {e}",
-                    config.data.display()
-                )
-            })?;
-            config.data.join("cmdb.sqlite3")
+            std::fs::create_dir_all(data)
+                .map_err(|e| format!("cannot create data directory {}: {e}", data.display()))?;
+            data.join("cmdb.sqlite3")
         }
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

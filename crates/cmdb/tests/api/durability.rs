@@ -278,3 +278,80 @@ async fn two_processes_on_one_database() {
         child.wait().expect("reaped");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen_topo_builds_the_requested_tree() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pg = fresh_database().await;
+    let database = pg.as_ref().map(|(url, _)| url.as_str());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmdb"));
+    cmd.args(["gen-topo", "--data"])
+        .arg(dir.path())
+        .args(["--businesses", "2", "--levels", "2", "--fanout", "2"])
+        .args(["--sets", "6", "--modules-per-set", "3"])
+        .env("RUST_LOG", "warn")
+        .env_remove("CMDB_DATABASE_URL");
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    let out = cmd.output().expect("run gen-topo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary json");
+    assert_eq!(summary["sets"], json!(12));
+    assert_eq!(summary["modules"], json!(36));
+    assert_eq!(summary["levels"], json!(["gen_level1", "gen_level2"]));
+
+    let port = free_port();
+    let mut child = start(dir.path(), database, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_ready(&client, &base, dir.path()).await;
+    let level2 = esb(
+        &client,
+        &base,
+        "search_inst",
+        json!({"bk_obj_id": "gen_level2", "condition": {}}),
+    )
+    .await
+    .expect("search_inst");
+    let level2_ids: HashSet<i64> = level2["data"]["info"]
+        .as_array()
+        .expect("info")
+        .iter()
+        .map(|d| d["bk_inst_id"].as_i64().expect("id"))
+        .collect();
+    // Per business: the one created with the level (at insert) + fanout² generated; plus the
+    // resource pool's one.
+    assert_eq!(level2_ids.len(), 2 * (1 + 4) + 1);
+    for biz in summary["bk_biz_ids"].as_array().expect("ids") {
+        let sets = esb(
+            &client,
+            &base,
+            "search_set",
+            json!({"bk_biz_id": biz, "condition": {"default": 0}}),
+        )
+        .await
+        .expect("search_set");
+        let info = sets["data"]["info"].as_array().expect("info").clone();
+        assert_eq!(info.len(), 6, "{sets}");
+        for set in info {
+            let parent = set["bk_parent_id"].as_i64().expect("parent");
+            assert!(level2_ids.contains(&parent), "set below {parent}");
+            let modules = esb(
+                &client,
+                &base,
+                "search_module",
+                json!({"bk_biz_id": biz, "bk_set_id": set["bk_set_id"]}),
+            )
+            .await
+            .expect("search_module");
+            assert_eq!(modules["data"]["count"], json!(3), "{modules}");
+        }
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+}
