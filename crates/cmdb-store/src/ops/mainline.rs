@@ -28,8 +28,11 @@ use crate::{SqlValue, StoreError, Tx};
 /// (`BKTopoBusinessLevelDefault`): three custom levels at most.
 pub const MAX_TOPO_LEVELS: usize = 7;
 
-/// Characters `bk_obj_name` loses when it becomes the name of the level's first instances.
-const NAME_STRIPPED: &[char] = &['#', '/', ',', '>', '<', '|'];
+/// Characters `bk_obj_name` loses when it becomes the name of the level's first instances:
+/// upstream strips `# / , > < |`; we also strip the rest of what a mainline instance name may
+/// not contain (whitespace, `\ : * " ?`), so a model name such as "Data Center" still gives
+/// valid instances ("DataCenter") instead of failing the whole level insert.
+const NAME_STRIPPED: &[char] = &['#', '/', ',', '>', '<', '|', '\\', ':', '*', '"', '?'];
 
 /// Ids per `IN (...)` list: far below both backends' bound-parameter limits.
 const IN_CHUNK: usize = 500;
@@ -307,11 +310,14 @@ pub fn create_level(
     let Some(child_schema) = ModelSchema::load(tx, &child, 0)? else {
         return Err(StoreError::Corrupt(format!("model {child} vanished")));
     };
-    let name: String = object
+    let mut name: String = object
         .bk_obj_name
         .chars()
-        .filter(|c| !NAME_STRIPPED.contains(c))
+        .filter(|c| !NAME_STRIPPED.contains(c) && !c.is_whitespace())
         .collect();
+    if name.is_empty() {
+        name.clone_from(&object.bk_obj_id);
+    }
     for parent_node in level_nodes(tx, &parent)? {
         let biz_id = if parent == "biz" {
             parent_node.inst_id

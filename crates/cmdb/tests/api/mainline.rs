@@ -152,7 +152,7 @@ async fn inserting_a_level_creates_instances_and_reparents_sets() {
     let before = set_parents(&app, biz).await;
     let idle_set = before.iter().find(|s| s.2 == 1).expect("idle set").0;
 
-    let model = add_level(&app, "region", "Re#gi/on,><|", "biz").await;
+    let model = add_level(&app, "region", "Re#gi/on,><| ", "biz").await;
     assert_eq!(model["bk_obj_id"], json!("region"));
     assert_eq!(model["bk_classification_id"], json!("bk_biz_topo"));
     assert_eq!(model["ispre"], json!(false));
