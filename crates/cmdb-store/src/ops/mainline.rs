@@ -262,6 +262,9 @@ pub fn create_level(
     if chain.len() >= MAX_TOPO_LEVELS {
         return Err(DomainError::TopoLevelExceeded.into());
     }
+    // Lock the parent instances first: writers below them (create_set, ...) lock the same row
+    // before they insert, so waiting here never holds anything they need.
+    let parents = level_nodes(tx, &parent)?;
     let mut model_body = body.clone();
     if !matches!(model_body.get("bk_obj_icon"), Some(Value::String(s)) if !s.is_empty()) {
         model_body.insert("bk_obj_icon".into(), Value::from("icon-cc-default"));
@@ -318,7 +321,7 @@ pub fn create_level(
     if name.is_empty() {
         name.clone_from(&object.bk_obj_id);
     }
-    for parent_node in level_nodes(tx, &parent)? {
+    for parent_node in parents {
         let biz_id = if parent == "biz" {
             parent_node.inst_id
         } else {

@@ -80,9 +80,12 @@ pub(crate) fn insert(
 }
 
 /// Creates the expression index `instance_attr_<prop>` over `(obj_id, <json field>)` once.
-/// `bk_inst_name` has a real column and needs none.
+/// `bk_inst_name` and `bk_parent_id` (custom mainline levels) have real, indexed columns and
+/// need none -- which also keeps `CREATE INDEX` (a table lock on PostgreSQL) out of inserting a
+/// mainline level, whose row locks on the parent instances would otherwise deadlock with
+/// writers that hold such a row and then insert.
 pub(crate) fn ensure_attr_index(tx: &mut dyn Tx, prop: &str) -> Result<(), StoreError> {
-    if prop == "bk_inst_name" {
+    if prop == "bk_inst_name" || prop == "bk_parent_id" {
         return Ok(());
     }
     let expr = json_field_expr(tx.dialect(), "data", prop)?;

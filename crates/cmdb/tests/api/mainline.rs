@@ -478,3 +478,49 @@ async fn removing_a_level_refuses_name_clashes_and_builtins() {
     let env = remove_level(&app, "plain").await;
     assert_eq!(env["bk_error_code"], json!(1199011), "{env}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn set_creates_racing_a_level_insert_never_end_below_the_business() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let biz = create_biz(&app, "race").await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            if i == 20 {
+                add_level(&app, "region", "Region", "biz").await;
+                return None;
+            }
+            // Before the insert commits the business is the parent; after it, this is refused.
+            let env = app
+                .esb(
+                    "create_set",
+                    json!({"bk_biz_id": biz, "bk_parent_id": biz, "bk_set_name": format!("s{i}")}),
+                )
+                .await;
+            Some(env)
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        if let Some(env) = t.await.expect("task") {
+            if env["result"] == json!(true) {
+                created += 1;
+            } else {
+                assert_eq!(env["code"], json!(1199011), "{env}");
+            }
+        }
+    }
+    let region = level_instances(&app, "region")
+        .await
+        .into_iter()
+        .find(|r| r.1 == biz)
+        .expect("region")
+        .0;
+    let sets = set_parents(&app, biz).await;
+    let ordinary: Vec<_> = sets.iter().filter(|s| s.2 == 0).collect();
+    assert_eq!(ordinary.len(), created);
+    for (id, parent, _) in ordinary {
+        assert_eq!(*parent, region, "set {id} left below {parent}");
+    }
+}
