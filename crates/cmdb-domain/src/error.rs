@@ -168,6 +168,15 @@ pub enum DomainError {
     /// 1101108: another set under the same parent already has this name.
     #[error("the same set name exist")]
     DuplicateSetName,
+    /// 1101048: a model named as a topology level is not a (non-host) level of the mainline
+    /// chain.
+    #[error("mainline object association not exist")]
+    MainlineAssociationNotExist,
+    /// 1199078: the business topology has no such node; also what upstream-compatible callers
+    /// get when two levels that must be adjacent are not (30-topology §5.22). The payload is the
+    /// offending object.
+    #[error("module [{0}] in business topology does not exist")]
+    TopoModuleNotFound(String),
     /// 1199083: the field is managed by the server (templates) and cannot be changed.
     #[error("modify field {0} forbidden")]
     ModifyFieldForbidden(String),

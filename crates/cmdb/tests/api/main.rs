@@ -10,3 +10,4 @@ mod models;
 mod protocol;
 mod sets_modules;
 mod tidy;
+mod topology;
