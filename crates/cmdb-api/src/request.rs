@@ -23,6 +23,9 @@ pub struct ApiRequest {
     pub body: Value,
     /// Path parameters by name.
     pub path: HashMap<String, String>,
+    /// Query-string parameters of a v3 request (flags such as `with_default` that upstream reads
+    /// from the URL, not the body). Empty on ESB, where a GET query string is the body.
+    pub query: HashMap<String, String>,
     /// Which surface it came in on.
     pub surface: Surface,
 }
@@ -57,6 +60,12 @@ impl ApiRequest {
         }
         map.remove("bk_supplier_account");
         Ok(map)
+    }
+
+    /// A v3 query-string flag: present with a non-empty value (upstream's
+    /// `len(QueryParameter(name)) > 0`).
+    pub fn query_flag(&self, name: &str) -> bool {
+        self.query.get(name).is_some_and(|v| !v.is_empty())
     }
 
     /// A string path parameter; absent → `'name' unassigned`.

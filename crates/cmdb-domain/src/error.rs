@@ -174,6 +174,15 @@ pub enum DomainError {
     /// 1101149: removing a level would give one parent two children of the same name.
     #[error("there is an instance of a heavy name at this level, and the deletion failed")]
     MainlineNameClash,
+    /// 1101048: a model named as a topology level is not a (non-host) level of the mainline
+    /// chain.
+    #[error("mainline object association not exist")]
+    MainlineAssociationNotExist,
+    /// 1199078: the business topology has no such node; also what upstream-compatible callers
+    /// get when two levels that must be adjacent are not (30-topology §5.22). The payload is the
+    /// offending object.
+    #[error("module [{0}] in business topology does not exist")]
+    TopoModuleNotFound(String),
     /// 1199083: the field is managed by the server (templates) and cannot be changed.
     #[error("modify field {0} forbidden")]
     ModifyFieldForbidden(String),

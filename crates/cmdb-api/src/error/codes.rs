@@ -358,6 +358,20 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
                 "禁止删除或更新内置的集群或模块".into(),
             ),
         ),
+        D::MainlineAssociationNotExist => (
+            1101048,
+            t(
+                "mainline object association not exist".into(),
+                "主线模型关联关系不存在".into(),
+            ),
+        ),
+        D::TopoModuleNotFound(what) => (
+            1199078,
+            t(
+                format!("module [{what}] in business topology does not exist"),
+                format!("业务拓扑中的模块[{what}]不存在"),
+            ),
+        ),
         D::DuplicateSetName => (
             1101108,
             t("the same set name exist".into(), "存在同名的集群".into()),

@@ -1,13 +1,15 @@
 //! 30-topology.md: the mainline topology. So far the business endpoints (§5.1–§5.5), sets and
-//! modules (§5.6–§5.16) and the internal modules of a business (§5.18).
+//! modules (§5.6–§5.16), the internal modules of a business (§5.18) and the topology reads
+//! (§5.17, §5.19–§5.22).
 
 use cmdb_domain::DomainError;
 use cmdb_store::ops::business;
 use cmdb_store::ops::sets_modules::{self, Level};
+use cmdb_store::ops::topology::{self, TopoOptions};
 use serde_json::{Map, Value};
 
 use super::instances::found_json;
-use super::{read, write};
+use super::{read, to_data, write};
 use crate::error::ApiError;
 use crate::request::ApiRequest;
 use crate::AppState;
@@ -267,4 +269,55 @@ pub async fn delete_module(s: AppState, req: ApiRequest) -> Result<Value, ApiErr
     })
     .await?;
     Ok(Value::Null)
+}
+
+/// `search_biz_inst_topo`: the business's instance tree as a one-element array. `level` is
+/// accepted and ignored (the full depth is always returned); the v3 query-string flags
+/// `with_default` (any non-empty value) and `need_sort=true` are honoured.
+pub async fn search_biz_inst_topo(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
+    let biz_id = biz_param(&req)?;
+    let opts = TopoOptions {
+        with_default: req.query_flag("with_default"),
+        need_sort: req.query.get("need_sort").map(String::as_str) == Some("true"),
+    };
+    let topo = read(&s.store, move |tx| {
+        topology::biz_inst_topo(tx, biz_id, opts)
+    })
+    .await?;
+    to_data(&topo)
+}
+
+/// `get_mainline_object_topo`: the mainline chain, one object per level.
+pub async fn get_mainline_object_topo(s: AppState, _req: ApiRequest) -> Result<Value, ApiError> {
+    let chain = read(&s.store, topology::mainline_objects).await?;
+    to_data(&chain)
+}
+
+/// `find_topo_node_paths`: each resolvable node of `bk_nodes` with its ancestor path.
+pub async fn find_topo_node_paths(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
+    let biz_id = biz_param(&req)?;
+    let body = req.filter()?;
+    let paths = read(&s.store, move |tx| topology::node_paths(tx, biz_id, &body)).await?;
+    to_data(&paths)
+}
+
+/// `find_module_with_relation`: `{count, info}` of the business's modules.
+pub async fn find_module_with_relation(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
+    let biz_id = biz_param(&req)?;
+    let body = req.filter()?;
+    let found = read(&s.store, move |tx| {
+        topology::modules_with_relation(tx, biz_id, &body)
+    })
+    .await?;
+    Ok(found_json(found))
+}
+
+/// `find_brief_biz_topo_node_relation`: an array of `{bk_biz_id, src_id, dest_id}`.
+pub async fn find_brief_biz_topo_node_relation(
+    s: AppState,
+    req: ApiRequest,
+) -> Result<Value, ApiError> {
+    let body = req.filter()?;
+    let relations = read(&s.store, move |tx| topology::brief_node_relation(tx, &body)).await?;
+    to_data(&relations)
 }

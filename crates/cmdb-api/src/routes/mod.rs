@@ -39,12 +39,15 @@ pub fn router(state: AppState) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for (index, route) in ROUTES.iter().enumerate() {
         let filter = method_filter(&route.method);
-        let handler =
-            move |state: State<AppState>,
-                  path: Path<HashMap<String, String>>,
-                  headers: HeaderMap,
-                  method: Method,
-                  body: Body| { v3(state, index, path, headers, method, body) };
+        let handler = move |state: State<AppState>,
+                            path: Path<HashMap<String, String>>,
+                            RawQuery(query): RawQuery,
+                            headers: HeaderMap,
+                            method: Method,
+                            body: Body| {
+            let query = query_params(query.as_deref());
+            v3(state, index, path, query, headers, method, body)
+        };
         match by_path.iter_mut().find(|(p, _)| *p == route.path) {
             Some((_, mr)) => {
                 let taken = std::mem::take(mr);
@@ -149,6 +152,17 @@ fn query_body(raw: Option<&str>) -> Map<String, Value> {
             _ => Value::String(v),
         };
         map.insert(k, value);
+    }
+    map
+}
+
+/// A v3 query string as name → value (the first occurrence of a name wins; undecodable → none).
+fn query_params(raw: Option<&str>) -> HashMap<String, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default();
+    let mut map = HashMap::new();
+    for (k, v) in pairs {
+        map.entry(k).or_insert(v);
     }
     map
 }
@@ -263,6 +277,7 @@ async fn esb_inner(
         lang,
         body,
         path,
+        query: HashMap::new(),
         surface: Surface::Esb,
     };
     (route.handler)(state.clone(), req).await
@@ -272,6 +287,7 @@ async fn v3(
     State(state): State<AppState>,
     index: usize,
     Path(path): Path<HashMap<String, String>>,
+    query: HashMap<String, String>,
     headers: HeaderMap,
     method: Method,
     body: Body,
@@ -282,7 +298,7 @@ async fn v3(
     let route = ROUTES.get(index);
     let name = route.map_or("", |r| r.esb.unwrap_or(r.path));
     let answer = match route {
-        Some(route) => match v3_inner(&state, route, path, &headers, body, lang).await {
+        Some(route) => match v3_inner(&state, route, (path, query), &headers, body, lang).await {
             Ok(data) => Answer::ok(data),
             Err(e) => error_answer(&e, lang),
         },
@@ -295,7 +311,7 @@ async fn v3(
 async fn v3_inner(
     state: &AppState,
     route: &Route,
-    path: HashMap<String, String>,
+    (path, query): (HashMap<String, String>, HashMap<String, String>),
     headers: &HeaderMap,
     body: Body,
     lang: Lang,
@@ -320,6 +336,7 @@ async fn v3_inner(
         lang,
         body,
         path,
+        query,
         surface: Surface::V3,
     };
     (route.handler)(state.clone(), req).await

@@ -280,6 +280,13 @@ pub static ROUTES: &[Route] = &[
         "/api/v3/inst/search/{bk_supplier_account}/{bk_obj_id}",
         instances::search_inst_by_object
     ),
+    // The API-gateway path of search_inst_by_object (same handler; ESB names are unique).
+    route!(
+        None,
+        POST,
+        "/api/v3/inst/search/owner/{bk_supplier_account}/object/{bk_obj_id}",
+        instances::search_inst_by_object
+    ),
     route!(
         Some("search_object_instances"),
         POST,
@@ -395,6 +402,44 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/api/v3/findmany/module/bk_biz_id/{bk_biz_id}",
         topology::find_module_batch
+    ),
+    // 30-topology: topology reads
+    route!(
+        Some("search_biz_inst_topo"),
+        POST,
+        "/api/v3/find/topoinst/biz/{bk_biz_id}",
+        topology::search_biz_inst_topo
+    ),
+    // The Python client sends GET for this api; the v3 route takes both methods.
+    route!(
+        None,
+        GET,
+        "/api/v3/find/topoinst/biz/{bk_biz_id}",
+        topology::search_biz_inst_topo
+    ),
+    route!(
+        Some("get_mainline_object_topo"),
+        POST,
+        "/api/v3/find/topomodelmainline",
+        topology::get_mainline_object_topo
+    ),
+    route!(
+        Some("find_topo_node_paths"),
+        POST,
+        "/api/v3/cache/find/cache/topo/node_path/biz/{bk_biz_id}",
+        topology::find_topo_node_paths
+    ),
+    route!(
+        Some("find_module_with_relation"),
+        POST,
+        "/api/v3/findmany/module/with_relation/biz/{bk_biz_id}",
+        topology::find_module_with_relation
+    ),
+    route!(
+        Some("find_brief_biz_topo_node_relation"),
+        POST,
+        "/api/v3/find/topo/biz/brief_node_relation",
+        topology::find_brief_biz_topo_node_relation
     ),
 ];
 

@@ -11,3 +11,4 @@ mod models;
 mod protocol;
 mod sets_modules;
 mod tidy;
+mod topology;
