@@ -48,10 +48,13 @@ async fn migrations_apply_once_even_when_processes_race() {
     })
     .await
     .unwrap();
-    assert_eq!(versions, vec![vec![SqlValue::Int(1)]]);
+    assert_eq!(
+        versions,
+        vec![vec![SqlValue::Int(1)], vec![SqlValue::Int(2)]]
+    );
     assert_eq!(
         cmdb_store::schema::latest_version(cmdb_store::Dialect::Postgres),
-        1
+        2
     );
     // Again: nothing to do.
     let d = PgDb::connect(&url).await.unwrap();
@@ -689,7 +692,7 @@ async fn values_bind_and_read_by_type() {
             vec![],
             Float(-12345678.5),
         ),
-        ("SELECT COUNT(*) FROM schema_version", vec![], Int(1)),
+        ("SELECT COUNT(*) FROM schema_version", vec![], Int(2)),
         ("SELECT CAST('n' AS NAME)", vec![], Text("n".into())),
         ("SELECT CAST(NULL AS JSONB)", vec![], Null),
     ];

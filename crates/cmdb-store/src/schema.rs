@@ -16,18 +16,32 @@ pub struct Migration {
 }
 
 /// The SQLite migrations.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init.sql",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init.sql",
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_topology_columns.sql",
+        sql: include_str!("../migrations/sqlite/0002_topology_columns.sql"),
+    },
+];
 
 /// The PostgreSQL migrations: same version numbers as [`SQLITE`].
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init.sql",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init.sql",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_topology_columns.sql",
+        sql: include_str!("../migrations/postgres/0002_topology_columns.sql"),
+    },
+];
 
 /// The migrations for `dialect`.
 pub fn migrations(dialect: Dialect) -> &'static [Migration] {
@@ -102,6 +116,7 @@ pub fn sqlite_planner_hints(tx: &mut dyn Tx) -> Result<(), StoreError> {
             "instance_id" => "1000000 1",
             "instance_parent" => "1000000 10000 20",
             "instance_biz" => "1000000 10000 1000",
+            "instance_topo" => "1000000 10000 1000 20 1 1 1 1 1 1",
             n if n.starts_with("instance_attr_") => "1000000 10000 1",
             _ => continue,
         };

@@ -18,7 +18,7 @@ use cmdb_store::ops::OpContext;
 use serde_json::{Map, Value};
 
 use crate::auth::{header, Credentials};
-use crate::envelope::{Answer, Surface};
+use crate::envelope::{Answer, Data, Surface};
 use crate::error::codes::{describe, Lang};
 use crate::error::ApiError;
 use crate::request::ApiRequest;
@@ -109,7 +109,7 @@ fn error_answer(e: &ApiError, lang: Lang) -> Answer {
         status,
         code,
         message,
-        data: Value::Null,
+        data: Data::Json(Value::Null),
         headers: Vec::new(),
     };
     if matches!(e, ApiError::Auth(_)) {
@@ -227,7 +227,7 @@ async fn esb_inner(
     headers: &HeaderMap,
     body: Body,
     lang: Lang,
-) -> Result<Value, ApiError> {
+) -> Result<Data, ApiError> {
     let route = ROUTES
         .iter()
         .find(|r| r.esb == Some(name))
@@ -315,7 +315,7 @@ async fn v3_inner(
     headers: &HeaderMap,
     body: Body,
     lang: Lang,
-) -> Result<Value, ApiError> {
+) -> Result<Data, ApiError> {
     let parsed = read_body(body).await?;
     let creds = Credentials::gather(headers, None, None);
     let (app_code, user) = creds.verify(&state.apps).map_err(ApiError::Auth)?;

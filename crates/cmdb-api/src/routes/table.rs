@@ -5,16 +5,15 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use axum::http::Method;
-use serde_json::Value;
-
+use crate::envelope::Data;
 use crate::error::ApiError;
 use crate::handlers::{instances, models, topology};
 use crate::request::ApiRequest;
 use crate::AppState;
+use axum::http::Method;
 
 /// The future a handler returns.
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send>>;
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Data, ApiError>> + Send>>;
 /// A handler: state and request in, `data` or an error out.
 pub type Handler = fn(AppState, ApiRequest) -> HandlerFuture;
 
@@ -45,7 +44,9 @@ macro_rules! route {
             esb: $esb,
             method: Method::$method,
             path: $path,
-            handler: |state, req| Box::pin($handler(state, req)),
+            handler: |state, req| {
+                Box::pin(async move { $handler(state, req).await.map(Data::from) })
+            },
         }
     };
 }

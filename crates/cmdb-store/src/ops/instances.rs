@@ -161,9 +161,10 @@ pub(crate) fn insert_row(
     row: InstanceRow<'_>,
     doc: &Map<String, Value>,
 ) -> Result<(), StoreError> {
+    let [dflt, set_tpl, svc_tpl, host_apply] = topo_columns(doc);
     tx.execute_deferred(
-        "INSERT INTO instance (obj_id, inst_id, inst_name, biz_id, parent_id, created_at, updated_at, data) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO instance (obj_id, inst_id, inst_name, biz_id, parent_id, created_at, updated_at, \
+         dflt, set_tpl, svc_tpl, host_apply, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             row.obj_id.into(),
             SqlValue::Int(row.inst_id),
@@ -172,10 +173,29 @@ pub(crate) fn insert_row(
             SqlValue::Int(row.parent_id),
             SqlValue::Int(ctx.now),
             SqlValue::Int(ctx.now),
+            dflt,
+            set_tpl,
+            svc_tpl,
+            host_apply,
             SqlValue::Json(Value::Object(doc.clone())),
         ],
         None,
     )
+}
+
+/// The topology columns of a document (migration 0002): `default`, `set_template_id`,
+/// `service_template_id` and `host_apply_enabled` (as 0/1), 0 when absent. Every writer of
+/// `instance.data` stores them with it, so tree reads never parse documents.
+pub(crate) fn topo_columns(doc: &Map<String, Value>) -> [SqlValue; 4] {
+    let int = |key: &str| SqlValue::Int(doc.get(key).and_then(loose_i64).unwrap_or(0));
+    [
+        int("default"),
+        int("set_template_id"),
+        int("service_template_id"),
+        SqlValue::Int(i64::from(
+            doc.get("host_apply_enabled") == Some(&Value::Bool(true)),
+        )),
+    ]
 }
 
 /// Stores a changed instance document and re-derives its unique-rule rows (a key now taken by
@@ -189,11 +209,17 @@ pub(crate) fn rewrite_row(
     doc: &Map<String, Value>,
 ) -> Result<(), StoreError> {
     let obj_id = schema.object.bk_obj_id.as_str();
+    let [dflt, set_tpl, svc_tpl, host_apply] = topo_columns(doc);
     tx.execute_deferred(
-        "UPDATE instance SET inst_name = ?, updated_at = ?, data = ? WHERE obj_id = ? AND inst_id = ?",
+        "UPDATE instance SET inst_name = ?, updated_at = ?, dflt = ?, set_tpl = ?, svc_tpl = ?, \
+         host_apply = ?, data = ? WHERE obj_id = ? AND inst_id = ?",
         &[
             name.into(),
             SqlValue::Int(ctx.now),
+            dflt,
+            set_tpl,
+            svc_tpl,
+            host_apply,
             SqlValue::Json(Value::Object(doc.clone())),
             obj_id.into(),
             SqlValue::Int(inst_id),

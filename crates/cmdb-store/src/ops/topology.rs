@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use super::instances::{run_query, string_list, Found, Query};
 use super::schema_cache::ModelSchema;
 use super::sets_modules::{Level, LevelCatalog};
-use crate::sql::compile::{compile_where, json_field_expr, json_text_expr};
+use crate::sql::compile::{compile_where, json_text_expr};
 use crate::sql::SqlBuilder;
 use crate::{SqlValue, StoreError, Tx};
 
@@ -218,68 +218,49 @@ struct TopoRow {
     host_apply_enabled: Option<bool>,
 }
 
-/// The JSON fields selected for a level: `default` everywhere; templates of sets and modules;
-/// `host_apply_enabled` of modules.
-fn extra_fields(obj_id: &str) -> &'static [&'static str] {
-    match obj_id {
-        "set" => &["default", "set_template_id"],
-        "module" => &[
-            "default",
-            "service_template_id",
-            "set_template_id",
-            "host_apply_enabled",
-        ],
-        _ => &["default"],
-    }
-}
-
-/// A boolean cell (`None` when absent or not a boolean); SQLite's `json_extract` yields 0/1
-/// for JSON booleans, PostgreSQL a `jsonb` boolean.
-fn cell_bool(cell: &SqlValue) -> Option<bool> {
-    match cell {
-        SqlValue::Bool(b) | SqlValue::Json(Value::Bool(b)) => Some(*b),
-        SqlValue::Int(i) => Some(*i != 0),
-        _ => None,
-    }
-}
-
-/// `SELECT inst_id, inst_name, parent_id, <json fields> FROM instance WHERE obj_id = ?` plus the
-/// caller's conditions; decodes rows into [`TopoRow`]s.
+/// `SELECT inst_id, inst_name, parent_id` and the topology columns (migration 0002) `FROM
+/// instance WHERE obj_id = ?` plus the caller's conditions, decoded into [`TopoRow`]s. The
+/// literal `biz_id > 0` matches the partial covering index `instance_topo`, so a whole tree is
+/// read from the index alone, without touching a document.
 fn select_rows(
     tx: &mut dyn Tx,
     obj_id: &str,
     conditions: impl FnOnce(&mut SqlBuilder),
 ) -> Result<Vec<TopoRow>, StoreError> {
-    let fields = extra_fields(obj_id);
     let mut b = SqlBuilder::new();
-    b.push("SELECT inst_id, inst_name, parent_id");
-    for f in fields {
-        b.push(", ")
-            .push(&json_field_expr(tx.dialect(), "data", f)?);
-    }
-    b.push(" FROM instance WHERE obj_id = ").bind(obj_id);
+    b.push(
+        "SELECT inst_id, inst_name, parent_id, dflt, set_tpl, svc_tpl, host_apply \
+         FROM instance WHERE biz_id > 0 AND obj_id = ",
+    )
+    .bind(obj_id);
     conditions(&mut b);
     let rows = tx.query(&b.sql, &b.params)?;
+    let is_module = obj_id == "module";
+    let is_set = obj_id == "set";
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let mut cells = row.into_iter();
-        let mut r = TopoRow {
-            id: cells.next().as_ref().map_or(0, cell_i64),
-            name: cells.next().map(cell_text).unwrap_or_default(),
-            parent: cells.next().as_ref().map_or(0, cell_i64),
-            ..TopoRow::default()
+        let mut next_i64 = || cells.next().as_ref().map_or(0, cell_i64);
+        let id = next_i64();
+        let name = match cells.next() {
+            Some(SqlValue::Text(t)) => t,
+            other => other.map(cell_text).unwrap_or_default(),
         };
-        // One extraction per field (SQLite reuses the parsed document between calls on a row;
-        // a multi-path `json_extract` returning an array showed no consistent gain).
-        for (f, cell) in fields.iter().zip(cells) {
-            match *f {
-                "default" => r.default = cell_i64(&cell),
-                "service_template_id" => r.service_template_id = cell_i64(&cell),
-                "set_template_id" => r.set_template_id = cell_i64(&cell),
-                _ => r.host_apply_enabled = cell_bool(&cell),
-            }
-        }
-        out.push(r);
+        let mut next_i64 = || cells.next().as_ref().map_or(0, cell_i64);
+        let parent = next_i64();
+        let default = next_i64();
+        let set_tpl = next_i64();
+        let svc_tpl = next_i64();
+        let host_apply = next_i64();
+        out.push(TopoRow {
+            id,
+            name,
+            parent,
+            default,
+            set_template_id: if is_set || is_module { set_tpl } else { 0 },
+            service_template_id: if is_module { svc_tpl } else { 0 },
+            host_apply_enabled: is_module.then_some(host_apply != 0),
+        });
     }
     Ok(out)
 }
@@ -424,6 +405,11 @@ pub fn biz_inst_topo(
         sort_by_name(&mut root);
     }
     Ok(root)
+}
+
+/// Nodes in a forest (for sizing its serialisation).
+pub fn count_nodes(forest: &[TopoInst]) -> usize {
+    forest.iter().map(|n| 1 + count_nodes(&n.child)).sum()
 }
 
 // ---------------------------------------------------------------------------------------------
