@@ -109,17 +109,13 @@ class Api(object):
         assert req is not None
         split = urlsplit(req.url)
         assert split.path == "/api/c/compapi/v2/cc/%s/" % op
-        if op in GET_OPERATIONS:
-            # the client sends these as GET with the body's fields in the query string
-            assert req.method == "GET"
-            sent = {k: v[0] for k, v in parse_qs(split.query).items()}
-        else:
-            assert req.method == "POST"
-            sent = json.loads(req.body)
+        get = op in GET_OPERATIONS  # sent as GET, the body's fields in the query string
+        assert req.method == ("GET" if get else "POST")
         if self.mode == "header":
             assert json.loads(req.headers["X-Bkapi-Authorization"]) == self.creds
         else:
             assert "X-Bkapi-Authorization" not in req.headers
+            sent = {k: v[0] for k, v in parse_qs(split.query).items()} if get else json.loads(req.body)
             for k, v in self.creds.items():
                 assert sent[k] == v
 
