@@ -4,8 +4,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use serde_json::Value;
 
 /// Which surface a request came in on; decides the envelope shape.
@@ -18,14 +17,20 @@ pub enum Surface {
 }
 
 /// The `data` of an answer: a JSON value, or JSON text already serialised by the handler (large
-/// answers, such as a business tree of 100k+ nodes, skip building a `Value` tree).
+/// answers, such as a business tree of 100k+ nodes, skip building a `Value` tree and are copied
+/// into the envelope as they are).
 #[derive(Debug)]
 pub enum Data {
     /// A value.
     Json(Value),
     /// Serialised JSON, embedded verbatim.
-    Raw(Box<RawValue>),
+    Raw(RawJson),
 }
+
+/// JSON text produced by `serde_json` itself ([`Data::raw`] is its only constructor), so it is
+/// valid by construction and is embedded without being parsed again.
+#[derive(Debug)]
+pub struct RawJson(Vec<u8>);
 
 impl From<Value> for Data {
     fn from(v: Value) -> Self {
@@ -39,39 +44,37 @@ impl Data {
     pub fn raw<T: Serialize>(value: &T, size_hint: usize) -> Result<Data, serde_json::Error> {
         let mut out = Vec::with_capacity(size_hint);
         serde_json::to_writer(&mut out, value)?;
-        let text = String::from_utf8(out).map_err(serde::ser::Error::custom)?;
-        RawValue::from_string(text).map(Data::Raw)
+        Ok(Data::Raw(RawJson(out)))
     }
-}
 
-impl Serialize for Data {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn len_hint(&self) -> usize {
         match self {
-            Data::Json(v) => v.serialize(s),
-            Data::Raw(r) => r.serialize(s),
+            Data::Json(_) => 0,
+            Data::Raw(r) => r.0.len(),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match self {
+            Data::Json(v) => serde_json::to_writer(out, v),
+            Data::Raw(r) => {
+                out.extend_from_slice(&r.0);
+                Ok(())
+            }
         }
     }
 }
 
-/// The ESB envelope, keys in the order they always had (alphabetical).
-#[derive(Serialize)]
-struct EsbBody<'a> {
-    code: i64,
-    data: &'a Data,
-    message: &'a str,
-    permission: (),
-    request_id: &'a str,
-    result: bool,
-}
-
-/// The v3 envelope.
-#[derive(Serialize)]
-struct V3Body<'a> {
-    bk_error_code: i64,
-    bk_error_msg: &'a str,
-    data: &'a Data,
-    permission: (),
-    result: bool,
+/// Writes `"key":` followed by `value` as JSON.
+fn field<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    key: &str,
+    value: &T,
+) -> Result<(), serde_json::Error> {
+    out.push(if out.is_empty() { b'{' } else { b',' });
+    serde_json::to_writer(&mut *out, key)?;
+    out.push(b':');
+    serde_json::to_writer(out, value)
 }
 
 /// A finished answer before it is rendered for its surface.
@@ -103,34 +106,27 @@ impl Answer {
 
     /// Renders the answer in the envelope of `surface`, echoing `request_id`.
     pub fn render(self, surface: Surface, request_id: &str) -> Response {
-        // Sized up front: a large raw answer is copied once, not through repeated regrowth.
-        let mut body = Vec::with_capacity(match &self.data {
-            Data::Raw(r) => r.get().len() + 256,
-            Data::Json(_) => 256,
-        });
-        let written = match surface {
-            Surface::Esb => serde_json::to_writer(
-                &mut body,
-                &EsbBody {
-                    code: self.code,
-                    data: &self.data,
-                    message: &self.message,
-                    permission: (),
-                    request_id,
-                    result: self.code == 0,
-                },
-            ),
-            Surface::V3 => serde_json::to_writer(
-                &mut body,
-                &V3Body {
-                    bk_error_code: self.code,
-                    bk_error_msg: &self.message,
-                    data: &self.data,
-                    permission: (),
-                    result: self.code == 0,
-                },
-            ),
+        // Keys in alphabetical order, as they always were; sized up front so a large raw answer
+        // is copied once.
+        let mut body = Vec::with_capacity(self.data.len_hint() + 256);
+        let data_field = |out: &mut Vec<u8>| -> Result<(), serde_json::Error> {
+            out.extend_from_slice(b",\"data\":");
+            self.data.write(out)
         };
+        let written = match surface {
+            Surface::Esb => field(&mut body, "code", &self.code)
+                .and_then(|()| data_field(&mut body))
+                .and_then(|()| field(&mut body, "message", &self.message))
+                .and_then(|()| field(&mut body, "permission", &()))
+                .and_then(|()| field(&mut body, "request_id", request_id))
+                .and_then(|()| field(&mut body, "result", &(self.code == 0))),
+            Surface::V3 => field(&mut body, "bk_error_code", &self.code)
+                .and_then(|()| field(&mut body, "bk_error_msg", &self.message))
+                .and_then(|()| data_field(&mut body))
+                .and_then(|()| field(&mut body, "permission", &()))
+                .and_then(|()| field(&mut body, "result", &(self.code == 0))),
+        };
+        body.push(b'}');
         // Unreachable in practice (values and raw JSON always serialise); still an envelope.
         if written.is_err() {
             body = br#"{"code":1199999,"data":null,"message":"cannot encode answer","permission":null,"result":false}"#
