@@ -11,4 +11,5 @@ mod models;
 mod protocol;
 mod sets_modules;
 mod tidy;
+mod topo_fixtures;
 mod topology;

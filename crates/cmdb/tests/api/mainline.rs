@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::common::TestApp;
+use crate::topo_fixtures::{create_biz, create_module, create_set};
 
 const ADD_LEVEL: &str = "/api/v3/create/topomodelmainline";
 
@@ -36,36 +37,6 @@ async fn remove_level(app: &TestApp, obj_id: &str) -> Value {
         json!({}),
     )
     .await
-}
-
-async fn create_biz(app: &TestApp, name: &str) -> i64 {
-    app.esb_ok(
-        "create_business",
-        json!({"bk_biz_name": name, "bk_biz_maintainer": "admin"}),
-    )
-    .await["bk_biz_id"]
-        .as_i64()
-        .expect("bk_biz_id")
-}
-
-async fn create_set(app: &TestApp, biz: i64, parent: i64, name: &str) -> i64 {
-    app.esb_ok(
-        "create_set",
-        json!({"bk_biz_id": biz, "bk_parent_id": parent, "bk_set_name": name}),
-    )
-    .await["bk_set_id"]
-        .as_i64()
-        .expect("bk_set_id")
-}
-
-async fn create_module(app: &TestApp, biz: i64, set: i64, name: &str) -> i64 {
-    app.esb_ok(
-        "create_module",
-        json!({"bk_biz_id": biz, "bk_set_id": set, "bk_parent_id": set, "bk_module_name": name}),
-    )
-    .await["bk_module_id"]
-        .as_i64()
-        .expect("bk_module_id")
 }
 
 /// Every instance of `obj_id` as `(bk_inst_id, bk_biz_id, bk_parent_id, bk_inst_name)`.

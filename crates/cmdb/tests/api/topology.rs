@@ -8,36 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::common::{TestApp, APP_CODE, APP_SECRET};
-
-async fn create_biz(app: &TestApp, name: &str) -> i64 {
-    app.esb_ok(
-        "create_business",
-        json!({"bk_biz_name": name, "bk_biz_maintainer": "admin"}),
-    )
-    .await["bk_biz_id"]
-        .as_i64()
-        .expect("bk_biz_id")
-}
-
-async fn create_set(app: &TestApp, biz: i64, parent: i64, name: &str) -> i64 {
-    app.esb_ok(
-        "create_set",
-        json!({"bk_biz_id": biz, "bk_parent_id": parent, "bk_set_name": name}),
-    )
-    .await["bk_set_id"]
-        .as_i64()
-        .expect("bk_set_id")
-}
-
-async fn create_module(app: &TestApp, biz: i64, set: i64, name: &str) -> i64 {
-    app.esb_ok(
-        "create_module",
-        json!({"bk_biz_id": biz, "bk_set_id": set, "bk_parent_id": set, "bk_module_name": name}),
-    )
-    .await["bk_module_id"]
-        .as_i64()
-        .expect("bk_module_id")
-}
+use crate::topo_fixtures::{create_biz, create_module, create_set, idle_pool};
 
 /// An instance of a custom level below `parent` in business `biz`.
 async fn create_level_inst(app: &TestApp, obj: &str, biz: i64, parent: i64, name: &str) -> i64 {
@@ -48,20 +19,6 @@ async fn create_level_inst(app: &TestApp, obj: &str, biz: i64, parent: i64, name
     .await["bk_inst_id"]
         .as_i64()
         .expect("bk_inst_id")
-}
-
-/// The idle-pool set of a business and its (idle, fault, recycle) module ids.
-async fn idle_pool(app: &TestApp, biz: i64) -> (i64, Vec<i64>) {
-    let internal = app
-        .esb_ok("get_biz_internal_module", json!({"bk_biz_id": biz}))
-        .await;
-    let modules = internal["module"]
-        .as_array()
-        .expect("modules")
-        .iter()
-        .map(|m| m["bk_module_id"].as_i64().expect("id"))
-        .collect();
-    (internal["bk_set_id"].as_i64().expect("set"), modules)
 }
 
 /// Inserts the custom level `obj` directly below `parent` through the real v3 route
