@@ -11,8 +11,8 @@
 //! * Pipelining: [`cmdb_store::Tx::execute_deferred`] queues a statement; it is sent together
 //!   with the next request of the transaction (or with the COMMIT), in one network round trip,
 //!   and BEGIN travels with the first request. A create is: BEGIN with the schema-version check,
-//!   `nextval`, then the four inserts with COMMIT -- 3 round trips instead of 8; a read is BEGIN
-//!   with its query, then ROLLBACK. The first failure of a queued statement is reported by that
+//!   then the four inserts with COMMIT -- 2 round trips (3 when it draws a block of ids); a
+//!   read is BEGIN with its query, then ROLLBACK. The first failure of a queued statement is reported by that
 //!   later call (a unique violation as the caller's domain error), and a failure surfacing at
 //!   COMMIT rolls the transaction back. [`PgDb::round_trips`] counts them.
 //! * Every [`Database::write_dyn`] is one `READ COMMITTED` read-write transaction (`BEGIN`, the
@@ -25,8 +25,9 @@
 //! * Every [`Database::read_dyn`] is a `REPEATABLE READ READ ONLY` transaction: one snapshot.
 //! * Ids ([`cmdb_store::Tx::next_id`]) come from native sequences `cmdb_id_<name>`: `nextval`
 //!   never blocks another transaction and is never rolled back, so ids are unique across
-//!   processes and never reused. The migration creates the known sequences; others are created
-//!   on first use (see `tx.rs`).
+//!   processes and never reused. Under load values are drawn in blocks and handed out by the
+//!   process (`ids.rs`), so most creates need no statement (and no round trip) for their id.
+//!   The migration creates the known sequences; others are created on first use (see `tx.rs`).
 //! * `?` placeholders are renumbered to `$n` once per statement text and connection, and the
 //!   prepared statement is cached per connection. Values are bound in the form the server
 //!   inferred for each parameter (see `tx.rs` for the conversion table).
@@ -54,12 +55,12 @@
 //! (`lower()`, `~*`) follows the database's `LC_CTYPE`: with `C` it folds ASCII only, so create
 //! the database with a UTF-8 ctype such as `C.UTF-8` (a warning is logged otherwise).
 
+mod ids;
 mod pool;
 pub mod testing;
 mod tx;
 
 use std::any::Any;
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,14 +68,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Database, DynJob, SqlValue, StoreError, Tx};
-use parking_lot::RwLock;
 use tokio::sync::Semaphore;
 use tokio_postgres::Config;
 
 pub use testing::{create_test_database, TestDatabase};
 
+use crate::ids::Sequences;
 use crate::pool::Pool;
-use crate::tx::{KnownSequences, PgTx, LOCK_MIGRATE, LOCK_NAMESPACE};
+use crate::tx::{PgTx, LOCK_MIGRATE, LOCK_NAMESPACE};
 
 type JobResult = Result<Box<dyn Any + Send>, StoreError>;
 
@@ -104,7 +105,7 @@ impl Default for PgOptions {
 pub struct PgDb {
     pool: Arc<Pool>,
     permits: Arc<Semaphore>,
-    sequences: KnownSequences,
+    sequences: Arc<Sequences>,
     cache: Arc<SchemaCache>,
     acquire_timeout: Duration,
     pool_size: u32,
@@ -128,7 +129,7 @@ impl PgDb {
         let db = PgDb {
             pool: Arc::new(Pool::new(config)),
             permits: Arc::new(Semaphore::new(pool_size as usize)),
-            sequences: Arc::new(RwLock::new(HashSet::new())),
+            sequences: Arc::new(Sequences::default()),
             cache: Arc::new(SchemaCache::new()),
             acquire_timeout: options.acquire_timeout,
             pool_size,
@@ -176,7 +177,7 @@ impl PgDb {
 }
 
 /// Checks the database, then migrates it under the migration advisory lock (blocking).
-fn open(pool: &Pool, sequences: &KnownSequences) -> Result<(), StoreError> {
+fn open(pool: &Pool, sequences: &Sequences) -> Result<(), StoreError> {
     let (mut conn, idle) = pool.take()?;
     let result = {
         let mut tx = PgTx::new(
@@ -238,7 +239,7 @@ fn migrate_locked(tx: &mut dyn Tx) -> Result<i64, StoreError> {
 /// Runs one job in one transaction on a pooled connection (blocking).
 fn run_job(
     pool: &Pool,
-    sequences: &KnownSequences,
+    sequences: &Sequences,
     cache: &SchemaCache,
     job: DynJob,
     write: bool,

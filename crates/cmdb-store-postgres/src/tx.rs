@@ -13,11 +13,10 @@
 //! one of running them one by one. A statement whose parameters do not encode fails before it is
 //! sent; the ones behind it are then not sent at all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -25,13 +24,13 @@ use bytes::{BufMut, BytesMut};
 use cmdb_domain::DomainError;
 use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Dialect, Row, SqlValue, StoreError, Tx};
-use parking_lot::RwLock;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
+use crate::ids::Sequences;
 use crate::pool::Pool;
 
 /// Most prepared statements kept per connection; the cache is emptied when it is full (compiled
@@ -130,9 +129,6 @@ impl Conn {
         self.client.is_closed()
     }
 }
-
-/// Sequence names known to exist (committed), shared by all connections of a database.
-pub(crate) type KnownSequences = Arc<RwLock<HashSet<String>>>;
 
 /// A statement queued by [`Tx::execute_deferred`].
 struct Deferred {
@@ -256,7 +252,7 @@ enum Trip {
 /// [`PgTx::finish_read`].
 pub(crate) struct PgTx<'c> {
     conn: &'c mut Conn,
-    sequences: &'c KnownSequences,
+    sequences: &'c Sequences,
     cache: Option<&'c SchemaCache>,
     /// The BEGIN statement, until it has been sent.
     begin: Option<&'static str>,
@@ -265,6 +261,9 @@ pub(crate) struct PgTx<'c> {
     recover: Option<&'c Pool>,
     /// Deferred statements not sent yet, in order.
     queue: Vec<Deferred>,
+    /// Sequences this transaction created (they vanish if it rolls back, so their values are
+    /// never kept for other transactions).
+    created: Vec<String>,
     /// A statement failed: the transaction may be in the aborted state.
     pub(crate) failed: bool,
     /// The connection is unusable (a connection-level error was seen).
@@ -280,7 +279,7 @@ impl<'c> PgTx<'c> {
         conn: &'c mut Conn,
         begin: &'static str,
         recover: Option<&'c Pool>,
-        sequences: &'c KnownSequences,
+        sequences: &'c Sequences,
         cache: Option<&'c SchemaCache>,
     ) -> Self {
         Self {
@@ -290,6 +289,7 @@ impl<'c> PgTx<'c> {
             begin: Some(begin),
             recover,
             queue: Vec::new(),
+            created: Vec::new(),
             failed: false,
             broken: false,
             trips: 0,
@@ -676,22 +676,29 @@ impl Tx for PgTx<'_> {
         self.cache
     }
 
-    /// `nextval` of the sequence `cmdb_id_<name>`: never rolled back, so ids are never reused,
-    /// and no lock is held between transactions. Sequences the migrations did not create are
-    /// created on first use, under an advisory lock so two transactions (or processes) creating
-    /// the same one wait for each other instead of failing, and after checking existence first,
-    /// so the transaction is never put into the aborted state by a missing sequence.
+    /// A value of the sequence `cmdb_id_<name>` (`nextval`, never rolled back, so ids are
+    /// never reused, and no lock is held between transactions). Values are drawn in blocks under
+    /// load and handed out by this process one at a time (see `ids.rs`), so most calls send
+    /// nothing. Sequences the migrations did not create are created on first use, under an
+    /// advisory lock so two transactions (or processes) creating the same one wait for each other
+    /// instead of failing, and after checking existence first, so the transaction is never put
+    /// into the aborted state by a missing sequence.
     fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError> {
         if !is_ident(sequence) || sequence.len() > 40 {
             return Err(StoreError::Backend(format!(
                 "invalid sequence name {sequence:?}"
             )));
         }
+        if let Some(id) = self.sequences.take(sequence) {
+            return Ok(id);
+        }
         let seq = format!("{SEQUENCE_PREFIX}{sequence}");
-        let known = self.sequences.read().contains(sequence);
-        if !known {
+        let created_here = self.created.iter().any(|c| c == sequence);
+        let mut known = !created_here && self.sequences.is_known(sequence);
+        if !known && !created_here {
             if self.sequence_exists(&seq)? {
-                self.sequences.write().insert(sequence.to_string());
+                self.sequences.set_known(sequence);
+                known = true;
             } else {
                 self.query(
                     "SELECT 1 FROM pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(CAST(? AS TEXT)))",
@@ -702,13 +709,34 @@ impl Tx for PgTx<'_> {
                 )?;
                 // Not cached as known: the creation commits only with this transaction.
                 self.execute_batch(&format!("CREATE SEQUENCE IF NOT EXISTS {seq}"))?;
+                self.created.push(sequence.to_string());
             }
         }
-        let rows = self.query("SELECT nextval(CAST(? AS TEXT))", &[SqlValue::Text(seq)])?;
-        rows.first()
-            .and_then(|r| r.first())
-            .and_then(SqlValue::as_i64)
-            .ok_or_else(|| StoreError::Backend("sequence returned no value".into()))
+        // Values are kept for other transactions only from a sequence that exists committed:
+        // one created by this transaction disappears if it rolls back, and would hand the same
+        // values out again when created anew.
+        let block = if known {
+            self.sequences.next_block(sequence)
+        } else {
+            1
+        };
+        let rows = self.query(
+            "SELECT nextval(CAST(? AS TEXT)) FROM generate_series(1, CAST(? AS INTEGER))",
+            &[SqlValue::Text(seq), SqlValue::Int(block)],
+        )?;
+        let mut ids = rows
+            .iter()
+            .map(|r| r.first().and_then(SqlValue::as_i64))
+            .collect::<Option<Vec<i64>>>()
+            .unwrap_or_default()
+            .into_iter();
+        let id = ids
+            .next()
+            .ok_or_else(|| StoreError::Backend("sequence returned no value".into()))?;
+        if known {
+            self.sequences.give(sequence, ids);
+        }
+        Ok(id)
     }
 }
 

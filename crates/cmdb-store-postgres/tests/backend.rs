@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -556,6 +557,77 @@ async fn unique_violation_between_concurrent_transactions() {
 }
 
 #[tokio::test]
+async fn id_blocks_are_unique_across_processes_and_save_statements() {
+    let Some(f) = common::fresh("id_blocks_are_unique_across_processes_and_save_statements").await
+    else {
+        return;
+    };
+    let other = f.second(4).await;
+    let trips = f.db.round_trips() + other.round_trips();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let db = if i % 2 == 0 {
+            f.db.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..50 {
+                let ids = write(&*db, |tx| {
+                    (0..4)
+                        .map(|_| tx.next_id("inst"))
+                        .collect::<Result<Vec<i64>, _>>()
+                })
+                .await
+                .unwrap();
+                got.extend(ids);
+            }
+            got
+        }));
+    }
+    let mut seen = HashSet::new();
+    for t in tasks {
+        for id in t.await.unwrap() {
+            assert!(seen.insert(id), "inst id {id} handed out twice");
+        }
+    }
+    assert_eq!(seen.len(), 1600);
+    // Values are drawn in growing blocks: far fewer statements than ids (one per id before).
+    let used = f.db.round_trips() + other.round_trips() - trips;
+    assert!(used < 200, "{used} round trips for 1600 ids");
+    f.db.close().await;
+    other.close().await;
+}
+
+#[tokio::test]
+async fn values_of_a_sequence_created_by_a_rolled_back_transaction_are_not_kept() {
+    let Some(f) =
+        common::fresh("values_of_a_sequence_created_by_a_rolled_back_transaction_are_not_kept")
+            .await
+    else {
+        return;
+    };
+    // The transaction creating the sequence draws several values and rolls back: the sequence
+    // is gone, and none of its values may be handed out later beside the new sequence's.
+    let err = write(&*f.db, |tx| {
+        for _ in 0..3 {
+            tx.next_id("vanishing")?;
+        }
+        Err::<(), _>(StoreError::Backend("abandon".into()))
+    })
+    .await;
+    assert!(err.is_err());
+    let mut seen = HashSet::new();
+    for _ in 0..20 {
+        let id = write(&*f.db, |tx| tx.next_id("vanishing")).await.unwrap();
+        assert!(seen.insert(id), "id {id} handed out twice");
+    }
+    assert_eq!(seen.iter().max(), Some(&20));
+    f.db.close().await;
+}
+
+#[tokio::test]
 async fn ids_are_unique_across_processes_and_never_reused() {
     let Some(f) = common::fresh("ids_are_unique_across_processes_and_never_reused").await else {
         return;
@@ -594,16 +666,23 @@ async fn ids_are_unique_across_processes_and_never_reused() {
     assert_eq!(inst.len(), 320);
     assert_eq!(fresh.len(), 320);
     assert_eq!(*fresh.iter().min().unwrap(), 1);
-    // An id taken by a rolled-back transaction is not handed out again.
+    // An id taken by a rolled-back transaction is not handed out again (ids of one process
+    // increase; values drawn and never used are gaps).
     let before = write(&*f.db, |tx| tx.next_id("inst")).await.unwrap();
-    let err = write(&*f.db, |tx| {
-        tx.next_id("inst")?;
+    let abandoned = Arc::new(AtomicI64::new(0));
+    let a = abandoned.clone();
+    let err = write(&*f.db, move |tx| {
+        a.store(tx.next_id("inst")?, Ordering::SeqCst);
         Err::<(), _>(StoreError::Backend("abandon".into()))
     })
     .await;
     assert!(err.is_err());
+    let abandoned = abandoned.load(Ordering::SeqCst);
     let after = write(&*f.db, |tx| tx.next_id("inst")).await.unwrap();
-    assert_eq!(after, before + 2);
+    assert!(
+        before < abandoned && abandoned < after,
+        "{before} {abandoned} {after}"
+    );
     // Invalid names never reach SQL.
     assert!(write(&*f.db, |tx| tx.next_id("x; DROP TABLE instance"))
         .await
