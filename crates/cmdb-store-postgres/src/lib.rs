@@ -4,17 +4,18 @@
 //! * [`cmdb_store::Tx`] is synchronous (operations are plain functions over a transaction). Each
 //!   job runs on `tokio::task::spawn_blocking` holding one pooled connection for the whole
 //!   transaction, so the async runtime never blocks; a semaphore with one permit per connection
-//!   bounds both the pool and the number of blocking threads in use. A connection is a
-//!   `tokio_postgres::Client` whose connection task runs on a private current-thread runtime,
-//!   driven by `block_on` in each call (what the synchronous `postgres` crate is inside) -- but
-//!   with the client in hand, several requests can be in flight at once: see pipelining below.
+//!   bounds both the pool and the number of blocking threads in use. A connection speaks the
+//!   PostgreSQL protocol itself over a blocking socket (`wire.rs`, on the `postgres-protocol`
+//!   codec): no runtime, channel or future per request, and one Sync per round trip.
 //! * Pipelining: [`cmdb_store::Tx::execute_deferred`] queues a statement; it is sent together
-//!   with the next request of the transaction (or with the COMMIT), in one network round trip,
-//!   and BEGIN travels with the first request. A create is: BEGIN with the schema-version check,
-//!   then the four inserts with COMMIT -- 2 round trips (3 when it draws a block of ids); a
-//!   read is BEGIN with its query, then ROLLBACK. The first failure of a queued statement is reported by that
-//!   later call (a unique violation as the caller's domain error), and a failure surfacing at
-//!   COMMIT rolls the transaction back. [`PgDb::round_trips`] counts them.
+//!   with the next request of the transaction (or with the COMMIT), in one write with one Sync,
+//!   so the server answers the whole group with one flush; BEGIN (a statement prepared once per
+//!   connection, like COMMIT and ROLLBACK) travels with the first request. A create is: BEGIN
+//!   with the schema-version check, then the four inserts with COMMIT -- 2 round trips (3 when it
+//!   draws a block of ids); a read is BEGIN with its query, then ROLLBACK. The first failure of a
+//!   queued statement is reported by that later call (a unique violation as the caller's domain
+//!   error), and stops the rest of its group; a failure in the group carrying COMMIT means the
+//!   COMMIT did not run, and the transaction is rolled back. [`PgDb::round_trips`] counts them.
 //! * Every [`Database::write_dyn`] is one `READ COMMITTED` read-write transaction (`BEGIN`, the
 //!   job, `COMMIT`; `ROLLBACK` when the job fails or panics). Unique rules are enforced by
 //!   unique constraints, which are race-free across processes at any isolation level, and
@@ -29,7 +30,8 @@
 //!   process (`ids.rs`), so most creates need no statement (and no round trip) for their id.
 //!   The migration creates the known sequences; others are created on first use (see `tx.rs`).
 //! * `?` placeholders are renumbered to `$n` once per statement text and connection, and the
-//!   prepared statement is cached per connection. Values are bound in the form the server
+//!   prepared statement is cached per connection (closed on the server when the cache drops it
+//!   and no queued statement still uses it). Values are bound in the form the server
 //!   inferred for each parameter (see `tx.rs` for the conversion table).
 //! * Errors: `unique_violation` → [`StoreError::UniqueViolation`] with the constraint name (the
 //!   migration names every constraint so `StoreError::is_unique_on` identifies the column);
@@ -59,6 +61,8 @@ mod ids;
 mod pool;
 pub mod testing;
 mod tx;
+mod values;
+mod wire;
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,12 +79,9 @@ pub use testing::{create_test_database, TestDatabase};
 
 use crate::ids::Sequences;
 use crate::pool::Pool;
-use crate::tx::{PgTx, LOCK_MIGRATE, LOCK_NAMESPACE};
+use crate::tx::{PgTx, BEGIN_READ, BEGIN_WRITE, LOCK_MIGRATE, LOCK_NAMESPACE};
 
 type JobResult = Result<Box<dyn Any + Send>, StoreError>;
-
-const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE";
-const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 /// Tuning of a [`PgDb`].
 #[derive(Debug, Clone)]

@@ -1147,3 +1147,98 @@ async fn concurrent_updates_of_one_instance_are_not_lost() {
     a.close().await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn statements_dropped_from_the_cache_are_closed_on_the_server() {
+    let Some(f) = common::fresh_with(
+        "statements_dropped_from_the_cache_are_closed_on_the_server",
+        PgOptions {
+            pool_size: 1,
+            ..PgOptions::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    // 600 distinct statement texts overflow the per-connection cache (512) once; the evicted
+    // statements are closed, so the session keeps far fewer than it ever prepared.
+    for chunk in 0..6 {
+        write(&*f.db, move |tx| {
+            for i in 0..100 {
+                let n = chunk * 100 + i;
+                let rows = tx.query(
+                    &format!("SELECT CAST(? AS BIGINT) + {n}"),
+                    &[SqlValue::Int(1)],
+                )?;
+                assert_eq!(rows[0][0], SqlValue::Int(n + 1));
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    let rows = read(&*f.db, |tx| {
+        tx.query("SELECT COUNT(*) FROM pg_prepared_statements", &[])
+    })
+    .await
+    .unwrap();
+    let SqlValue::Int(open) = rows[0][0] else {
+        panic!("{rows:?}");
+    };
+    assert!(open < 200, "{open} statements still prepared");
+    // The ones still cached work.
+    let rows = read(&*f.db, |tx| {
+        tx.query("SELECT CAST(? AS BIGINT) + 599", &[SqlValue::Int(1)])
+    })
+    .await
+    .unwrap();
+    assert_eq!(rows[0][0], SqlValue::Int(600));
+    f.db.close().await;
+}
+
+#[tokio::test]
+async fn connects_over_a_unix_socket() {
+    let Some(f) = common::fresh("connects_over_a_unix_socket").await else {
+        return;
+    };
+    let dirs = scalar(
+        &f.db,
+        "SELECT current_setting('unix_socket_directories')",
+        vec![],
+    )
+    .await;
+    let dir = dirs
+        .as_str()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .find(|d| !d.is_empty() && std::path::Path::new(d).is_dir())
+        .map(str::to_string);
+    let Some(dir) = dir else {
+        eprintln!("SKIPPED connects_over_a_unix_socket: the server's socket directory is not here");
+        f.db.close().await;
+        return;
+    };
+    let config: tokio_postgres::Config = f.url.parse().unwrap();
+    let url = format!(
+        "host={dir} port={} user={} dbname={}",
+        config.get_ports().first().copied().unwrap_or(5432),
+        config.get_user().unwrap_or("postgres"),
+        config.get_dbname().unwrap_or("postgres"),
+    );
+    let local = PgDb::connect(&url).await.unwrap();
+    let n = write(&local, |tx| tx.next_id("inst")).await.unwrap();
+    assert!(n > 0);
+    let rows = read(&local, |tx| {
+        tx.query(
+            "SELECT client_addr IS NULL FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(rows[0][0], SqlValue::Bool(true), "not a local socket");
+    local.close().await;
+    f.db.close().await;
+}
