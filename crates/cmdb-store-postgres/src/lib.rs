@@ -2,9 +2,11 @@
 //!
 //! Why this shape:
 //! * [`cmdb_store::Tx`] is synchronous (operations are plain functions over a transaction). Each
-//!   job runs on `tokio::task::spawn_blocking` holding one pooled connection for the whole
-//!   transaction, so the async runtime never blocks; a semaphore with one permit per connection
-//!   bounds both the pool and the number of blocking threads in use. A connection speaks the
+//!   job runs on a thread of the backend's own executor (`exec.rs`: at most one thread per
+//!   pooled connection, one FIFO queue, a thread takes the next job without sleeping) holding
+//!   one pooled connection for the whole transaction, so the async runtime never blocks. A job
+//!   that waits for a thread longer than the acquire timeout fails as unavailable without
+//!   running, as one whose requester went away never runs. A connection speaks the
 //!   PostgreSQL protocol itself over a blocking socket (`wire.rs`, on the `postgres-protocol`
 //!   codec): no runtime, channel or future per request, and one Sync per round trip.
 //! * Pipelining: [`cmdb_store::Tx::execute_deferred`] queues a statement; it is sent together
@@ -57,6 +59,7 @@
 //! (`lower()`, `~*`) follows the database's `LC_CTYPE`: with `C` it folds ASCII only, so create
 //! the database with a UTF-8 ctype such as `C.UTF-8` (a warning is logged otherwise).
 
+mod exec;
 mod ids;
 mod pool;
 pub mod testing;
@@ -72,16 +75,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Database, DynJob, SqlValue, StoreError, Tx};
-use tokio::sync::Semaphore;
 use tokio_postgres::Config;
 
 pub use testing::{create_test_database, TestDatabase};
 
+use crate::exec::Executor;
 use crate::ids::Sequences;
 use crate::pool::Pool;
 use crate::tx::{PgTx, BEGIN_READ, BEGIN_WRITE, LOCK_MIGRATE, LOCK_NAMESPACE};
 
-type JobResult = Result<Box<dyn Any + Send>, StoreError>;
+pub(crate) type JobResult = Result<Box<dyn Any + Send>, StoreError>;
 
 /// Tuning of a [`PgDb`].
 #[derive(Debug, Clone)]
@@ -105,11 +108,8 @@ impl Default for PgOptions {
 /// A PostgreSQL database, migrated, behind a bounded connection pool.
 pub struct PgDb {
     pool: Arc<Pool>,
-    permits: Arc<Semaphore>,
-    sequences: Arc<Sequences>,
-    cache: Arc<SchemaCache>,
+    exec: Arc<Executor>,
     acquire_timeout: Duration,
-    pool_size: u32,
     closed: AtomicBool,
 }
 
@@ -126,22 +126,25 @@ impl PgDb {
             .parse()
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
         pool::apply_defaults(&mut config);
-        let pool_size = u32::try_from(options.pool_size.clamp(1, 10_000)).unwrap_or(16);
-        let db = PgDb {
-            pool: Arc::new(Pool::new(config)),
-            permits: Arc::new(Semaphore::new(pool_size as usize)),
-            sequences: Arc::new(Sequences::default()),
-            cache: Arc::new(SchemaCache::new()),
-            acquire_timeout: options.acquire_timeout,
-            pool_size,
-            closed: AtomicBool::new(false),
-        };
-        let pool = db.pool.clone();
-        let sequences = db.sequences.clone();
-        tokio::task::spawn_blocking(move || open(&pool, &sequences))
+        let pool = Arc::new(Pool::new(config));
+        let sequences = Arc::new(Sequences::default());
+        let cache = Arc::new(SchemaCache::new());
+        let (p, s) = (pool.clone(), sequences.clone());
+        tokio::task::spawn_blocking(move || open(&p, &s))
             .await
             .map_err(|e| StoreError::Backend(format!("migration task failed: {e}")))??;
-        Ok(db)
+        let p = pool.clone();
+        let runner = move |job, write| run_job(&p, &sequences, &cache, job, write);
+        Ok(PgDb {
+            pool,
+            exec: Arc::new(Executor::new(
+                options.pool_size.clamp(1, 10_000),
+                options.acquire_timeout,
+                Box::new(runner),
+            )),
+            acquire_timeout: options.acquire_timeout,
+            closed: AtomicBool::new(false),
+        })
     }
 
     /// Network round trips to the server made by the transactions finished so far (BEGIN and
@@ -155,25 +158,7 @@ impl PgDb {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable("database is closed".into()));
         }
-        let permit =
-            tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
-                .await
-                .map_err(|_| {
-                    StoreError::Unavailable(format!(
-                        "no PostgreSQL connection became free within {:?}",
-                        self.acquire_timeout
-                    ))
-                })?
-                .map_err(|_| StoreError::Unavailable("database is closed".into()))?;
-        let pool = self.pool.clone();
-        let sequences = self.sequences.clone();
-        let cache = self.cache.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            run_job(&pool, &sequences, &cache, job, write)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+        self.exec.run(job, write).await
     }
 }
 
@@ -305,13 +290,10 @@ impl Database for PgDb {
 
     async fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        // Let running transactions finish (bounded wait): take every permit, then close.
-        let _ = tokio::time::timeout(
-            self.acquire_timeout,
-            self.permits.acquire_many(self.pool_size),
-        )
-        .await;
-        self.permits.close();
+        // Let submitted transactions finish (bounded wait), then close.
+        let exec = self.exec.clone();
+        let timeout = self.acquire_timeout;
+        let _ = tokio::task::spawn_blocking(move || exec.drain(timeout)).await;
         self.pool.close();
         let idle = self.pool.take_idle();
         let _ = tokio::task::spawn_blocking(move || drop(idle)).await;
