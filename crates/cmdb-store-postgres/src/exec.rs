@@ -13,6 +13,11 @@
 //! longer than the acquire timeout before a thread takes it fails with
 //! [`StoreError::Unavailable`] and never runs; a job whose requester went away before it started
 //! never runs; closing lets everything already submitted finish (bounded by the caller).
+//!
+//! A thread keeps state between jobs ([`Runner::Slot`]): the PostgreSQL runner keeps there a
+//! write whose COMMIT rides with the next job's first round trip (see `lib.rs`). Such a write is
+//! not finished yet: the thread finishes it ([`Runner::idle`]) before it waits for work or ends,
+//! and draining waits for it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -32,8 +37,35 @@ const STARTED: u8 = 1;
 /// The requester gave up waiting before it started: it never runs.
 const CANCELLED: u8 = 2;
 
-/// What a thread runs a job with.
-pub(crate) type Runner = dyn Fn(DynJob, bool) -> JobResult + Send + Sync;
+/// Where a job's result goes: to the requester waiting in [`Executor::run`].
+pub(crate) struct Reply(oneshot::Sender<JobResult>);
+
+impl Reply {
+    /// Delivers the result (a requester that went away is not an error).
+    pub(crate) fn send(self, result: JobResult) {
+        let _ = self.0.send(result);
+    }
+}
+
+/// What the threads run jobs with.
+pub(crate) trait Runner: Send + Sync + 'static {
+    /// What a thread keeps from one job to the next.
+    type Slot: Default;
+    /// Runs the job and sends its result to `reply`, now or later (keeping it in the slot);
+    /// `more()` says whether another job is waiting right now.
+    fn run(
+        &self,
+        slot: &mut Self::Slot,
+        job: DynJob,
+        write: bool,
+        more: &dyn Fn() -> bool,
+        reply: Reply,
+    );
+    /// Finishes whatever the slot holds (before the thread waits for work or ends).
+    fn idle(&self, slot: &mut Self::Slot);
+    /// True while the slot holds unfinished work.
+    fn holding(&self, slot: &Self::Slot) -> bool;
+}
 
 struct Work {
     job: DynJob,
@@ -54,28 +86,30 @@ struct State {
     waking: usize,
     /// Jobs being run.
     running: usize,
+    /// Threads holding unfinished work in their slot.
+    holding: usize,
     /// No new work is accepted; threads end once the queue is empty.
     closed: bool,
 }
 
-struct Shared {
+struct Shared<R> {
     state: Mutex<State>,
     /// Signalled when work arrives or the executor closes.
     work: Condvar,
     /// Signalled when a job ends or a thread exits (for [`Executor::drain`]).
     done: Condvar,
-    runner: Box<Runner>,
+    runner: R,
     max_threads: usize,
 }
 
 /// Runs jobs on up to `max_threads` threads, started as needed.
-pub(crate) struct Executor {
-    shared: Arc<Shared>,
+pub(crate) struct Executor<R: Runner> {
+    shared: Arc<Shared<R>>,
     acquire_timeout: Duration,
 }
 
-impl Executor {
-    pub(crate) fn new(max_threads: usize, acquire_timeout: Duration, runner: Box<Runner>) -> Self {
+impl<R: Runner> Executor<R> {
+    pub(crate) fn new(max_threads: usize, acquire_timeout: Duration, runner: R) -> Self {
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
@@ -153,17 +187,20 @@ impl Executor {
         let mut state = self.shared.state.lock();
         state.closed = true;
         self.shared.work.notify_all();
-        while (state.running > 0 || !state.queue.is_empty())
-            && !self
+        while state.running > 0 || state.holding > 0 || !state.queue.is_empty() {
+            if self
                 .shared
                 .done
                 .wait_until(&mut state, deadline)
                 .timed_out()
-        {}
+            {
+                break;
+            }
+        }
     }
 }
 
-impl Drop for Executor {
+impl<R: Runner> Drop for Executor<R> {
     fn drop(&mut self) {
         // Idle threads end now, busy ones after the queue is empty.
         self.shared.state.lock().closed = true;
@@ -175,7 +212,8 @@ fn lost() -> StoreError {
     StoreError::Backend("database task failed: the job ended without an answer".into())
 }
 
-fn worker(shared: &Shared) {
+fn worker<R: Runner>(shared: &Shared<R>) {
+    let mut slot = R::Slot::default();
     let mut state = shared.state.lock();
     loop {
         if let Some(work) = state.queue.pop_front() {
@@ -188,18 +226,38 @@ fn worker(shared: &Shared) {
                 // Its requester is gone or gave up waiting: it never runs.
                 continue;
             }
+            let held = shared.runner.holding(&slot);
             state.running += 1;
             drop(state);
             let Work {
                 job, write, reply, ..
             } = work;
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                (shared.runner)(job, write)
-            }))
-            .unwrap_or_else(|_| Err(StoreError::Backend("database job panicked".into())));
-            let _ = reply.send(result);
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let more = || !shared.state.lock().queue.is_empty();
+                shared
+                    .runner
+                    .run(&mut slot, job, write, &more, Reply(reply))
+            }));
+            if ran.is_err() {
+                // Not reachable (the runner catches job panics). What the slot held is dropped:
+                // its requester hears that the job ended without an answer.
+                slot = R::Slot::default();
+            }
+            let holds = shared.runner.holding(&slot);
             state = shared.state.lock();
             state.running -= 1;
+            state.holding = state.holding + usize::from(holds) - usize::from(held);
+            shared.done.notify_all();
+            continue;
+        }
+        if shared.runner.holding(&slot) {
+            drop(state);
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                shared.runner.idle(&mut slot)
+            }));
+            slot = R::Slot::default();
+            state = shared.state.lock();
+            state.holding -= 1;
             shared.done.notify_all();
             continue;
         }
@@ -220,41 +278,69 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    fn executor(threads: usize, timeout: Duration, ran: Arc<AtomicUsize>) -> Executor {
-        Executor::new(
-            threads,
-            timeout,
-            Box::new(move |job, _write| {
-                ran.fetch_add(1, Ordering::SeqCst);
-                struct Nothing;
-                impl cmdb_store::Tx for Nothing {
-                    fn dialect(&self) -> cmdb_store::Dialect {
-                        cmdb_store::Dialect::Postgres
-                    }
-                    fn query(
-                        &mut self,
-                        _: &str,
-                        _: &[cmdb_store::SqlValue],
-                    ) -> Result<Vec<cmdb_store::Row>, StoreError> {
-                        Ok(Vec::new())
-                    }
-                    fn execute(
-                        &mut self,
-                        _: &str,
-                        _: &[cmdb_store::SqlValue],
-                    ) -> Result<u64, StoreError> {
-                        Ok(0)
-                    }
-                    fn execute_batch(&mut self, _: &str) -> Result<(), StoreError> {
-                        Ok(())
-                    }
-                    fn next_id(&mut self, _: &str) -> Result<i64, StoreError> {
-                        Ok(1)
-                    }
-                }
-                job(&mut Nothing)
-            }),
-        )
+    /// A transaction that does nothing.
+    struct Nothing;
+
+    impl cmdb_store::Tx for Nothing {
+        fn dialect(&self) -> cmdb_store::Dialect {
+            cmdb_store::Dialect::Postgres
+        }
+        fn query(
+            &mut self,
+            _: &str,
+            _: &[cmdb_store::SqlValue],
+        ) -> Result<Vec<cmdb_store::Row>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn execute(&mut self, _: &str, _: &[cmdb_store::SqlValue]) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        fn execute_batch(&mut self, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn next_id(&mut self, _: &str) -> Result<i64, StoreError> {
+            Ok(1)
+        }
+    }
+
+    /// Runs jobs on [`Nothing`] and counts them; with `hold`, keeps each result in the slot
+    /// until the next job or idleness (as the PostgreSQL runner keeps a pending COMMIT).
+    struct Counting {
+        ran: Arc<AtomicUsize>,
+        hold: bool,
+    }
+
+    impl Runner for Counting {
+        type Slot = Option<(Reply, JobResult)>;
+        fn run(
+            &self,
+            slot: &mut Self::Slot,
+            job: DynJob,
+            _: bool,
+            more: &dyn Fn() -> bool,
+            reply: Reply,
+        ) {
+            self.ran.fetch_add(1, Ordering::SeqCst);
+            self.idle(slot);
+            let result = job(&mut Nothing);
+            if self.hold && more() {
+                *slot = Some((reply, result));
+            } else {
+                reply.send(result);
+            }
+        }
+        fn idle(&self, slot: &mut Self::Slot) {
+            if let Some((reply, result)) = slot.take() {
+                reply.send(result);
+            }
+        }
+        fn holding(&self, slot: &Self::Slot) -> bool {
+            slot.is_some()
+        }
+    }
+
+    fn executor(threads: usize, timeout: Duration, ran: Arc<AtomicUsize>) -> Executor<Counting> {
+        Executor::new(threads, timeout, Counting { ran, hold: false })
     }
 
     fn sleeper(ms: u64, value: u32) -> DynJob {
@@ -342,5 +428,35 @@ mod tests {
         let err = exec.run(boom, true).await.unwrap_err();
         assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
         assert!(exec.run(sleeper(1, 3), true).await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_held_in_a_slot_is_finished_by_the_next_job_or_when_idle() {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let exec = Arc::new(Executor::new(
+            1,
+            Duration::from_secs(10),
+            Counting {
+                ran: ran.clone(),
+                hold: true,
+            },
+        ));
+        let mut tasks = Vec::new();
+        for i in 0..5 {
+            let exec = exec.clone();
+            tasks.push(tokio::spawn(
+                async move { exec.run(sleeper(20, i), true).await },
+            ));
+        }
+        for (i, t) in tasks.into_iter().enumerate() {
+            let out = t.await.unwrap().unwrap();
+            assert!(*out.downcast::<u32>().unwrap() < 5, "task {i}");
+        }
+        assert_eq!(ran.load(Ordering::SeqCst), 5);
+        assert_eq!(exec.shared.state.lock().holding, 0);
+        let e = exec.clone();
+        tokio::task::spawn_blocking(move || e.drain(Duration::from_secs(5)))
+            .await
+            .unwrap();
     }
 }

@@ -18,6 +18,10 @@
 //!   queued statement is reported by that later call (a unique violation as the caller's domain
 //!   error), and stops the rest of its group; a failure in the group carrying COMMIT means the
 //!   COMMIT did not run, and the transaction is rolled back. [`PgDb::round_trips`] counts them.
+//! * Under load a write's COMMIT rides with the next job's first round trip (`run_job`): when a
+//!   job is already waiting as a write ends, its thread keeps the connection, runs the next job
+//!   on it, and sends the COMMIT (a Sync group of its own) in the same write as that job's
+//!   BEGIN and first request. The write is answered once its COMMIT is, as always.
 //! * Every [`Database::write_dyn`] is one `READ COMMITTED` read-write transaction (`BEGIN`, the
 //!   job, `COMMIT`; `ROLLBACK` when the job fails or panics). Unique rules are enforced by
 //!   unique constraints, which are race-free across processes at any isolation level, and
@@ -79,10 +83,10 @@ use tokio_postgres::Config;
 
 pub use testing::{create_test_database, TestDatabase};
 
-use crate::exec::Executor;
+use crate::exec::{Executor, Reply, Runner};
 use crate::ids::Sequences;
 use crate::pool::Pool;
-use crate::tx::{PgTx, BEGIN_READ, BEGIN_WRITE, LOCK_MIGRATE, LOCK_NAMESPACE};
+use crate::tx::{Carry, Conn, PgTx, BEGIN_READ, BEGIN_WRITE, LOCK_MIGRATE, LOCK_NAMESPACE};
 
 pub(crate) type JobResult = Result<Box<dyn Any + Send>, StoreError>;
 
@@ -108,7 +112,7 @@ impl Default for PgOptions {
 /// A PostgreSQL database, migrated, behind a bounded connection pool.
 pub struct PgDb {
     pool: Arc<Pool>,
-    exec: Arc<Executor>,
+    exec: Arc<Executor<PgRunner>>,
     acquire_timeout: Duration,
     closed: AtomicBool,
 }
@@ -133,14 +137,17 @@ impl PgDb {
         tokio::task::spawn_blocking(move || open(&p, &s))
             .await
             .map_err(|e| StoreError::Backend(format!("migration task failed: {e}")))??;
-        let p = pool.clone();
-        let runner = move |job, write| run_job(&p, &sequences, &cache, job, write);
+        let runner = PgRunner {
+            pool: pool.clone(),
+            sequences,
+            cache,
+        };
         Ok(PgDb {
             pool,
             exec: Arc::new(Executor::new(
                 options.pool_size.clamp(1, 10_000),
                 options.acquire_timeout,
-                Box::new(runner),
+                runner,
             )),
             acquire_timeout: options.acquire_timeout,
             closed: AtomicBool::new(false),
@@ -222,24 +229,106 @@ fn migrate_locked(tx: &mut dyn Tx) -> Result<i64, StoreError> {
     cmdb_store::schema::migrate(tx)
 }
 
-/// Runs one job in one transaction on a pooled connection (blocking).
+/// Runs jobs for the executor's threads.
+struct PgRunner {
+    pool: Arc<Pool>,
+    sequences: Arc<Sequences>,
+    cache: Arc<SchemaCache>,
+}
+
+/// What an executor thread keeps between jobs: the connection of a finished write whose COMMIT
+/// is still to be sent (with the next job's first round trip), and that COMMIT.
+#[derive(Default)]
+struct Slot {
+    held: Option<(Conn, Carry)>,
+}
+
+impl Runner for PgRunner {
+    type Slot = Slot;
+
+    fn run(
+        &self,
+        slot: &mut Slot,
+        job: DynJob,
+        write: bool,
+        more: &dyn Fn() -> bool,
+        reply: Reply,
+    ) {
+        run_job(self, slot, job, write, more, reply);
+    }
+
+    fn idle(&self, slot: &mut Slot) {
+        if let Some((mut conn, carry)) = slot.held.take() {
+            let broken = {
+                let mut tx = PgTx::new(
+                    &mut conn,
+                    BEGIN_WRITE,
+                    None,
+                    &self.sequences,
+                    Some(&self.cache),
+                );
+                tx.carry = Some(carry);
+                tx.flush_carry();
+                self.pool.count_trips(tx.trips);
+                tx.broken
+            };
+            self.give_back(conn, broken);
+        }
+    }
+
+    fn holding(&self, slot: &Slot) -> bool {
+        slot.held.is_some()
+    }
+}
+
+impl PgRunner {
+    fn give_back(&self, conn: Conn, broken: bool) {
+        if broken || conn.is_closed() {
+            drop(conn);
+        } else {
+            self.pool.put(conn);
+        }
+    }
+}
+
+/// Runs one job in one transaction (blocking), on the connection the slot holds or a pooled
+/// one, and sends its result.
+///
+/// Why a write may leave its COMMIT unsent: when another job is already waiting, the COMMIT
+/// (with the write's deferred statements) is sent in the same write as that job's first round
+/// trip, in a Sync group of its own ahead of the next BEGIN, on the same connection. Under load
+/// that makes a create cost one round trip instead of two -- one wakeup less on each side.
+/// Nothing changes for the write: its transaction is the same, its outcome is reported only once
+/// the COMMIT is answered (so a reply still means durable), a failure ahead of the COMMIT is still
+/// its own error (the next transaction is then sent again after a ROLLBACK, none of it having
+/// run). It only waits for the next job to reach its first request -- microseconds, as that job
+/// was already queued.
 fn run_job(
-    pool: &Pool,
-    sequences: &Sequences,
-    cache: &SchemaCache,
+    r: &PgRunner,
+    slot: &mut Slot,
     job: DynJob,
     write: bool,
-) -> JobResult {
-    let (mut conn, idle) = pool.take()?;
-    let (result, broken) = {
+    more: &dyn Fn() -> bool,
+    reply: Reply,
+) {
+    let (mut conn, idle, carry) = match slot.held.take() {
+        Some((conn, carry)) => (conn, false, Some(carry)),
+        None => match r.pool.take() {
+            Ok((conn, idle)) => (conn, idle, None),
+            Err(e) => return reply.send(Err(e)),
+        },
+    };
+    let mut reply = Some(reply);
+    let (result, broken, carry) = {
         let begin = if write { BEGIN_WRITE } else { BEGIN_READ };
         let mut tx = PgTx::new(
             &mut conn,
             begin,
-            idle.then_some(pool),
-            sequences,
-            Some(cache),
+            idle.then_some(&*r.pool),
+            &r.sequences,
+            Some(&r.cache),
         );
+        tx.carry = carry;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
         let result = match outcome {
             Ok(r) => r,
@@ -252,26 +341,44 @@ fn run_job(
                 .into(),
             )),
         };
+        // A COMMIT carried from the previous job that this one never sent anything with.
+        tx.flush_carry();
+        let mut carry = None;
         let result = match result {
             Ok(_) if tx.broken => Err(StoreError::Unavailable(
                 "the connection was lost during the transaction".into(),
             )),
-            Ok(value) if write => tx.commit().map(|()| value),
-            Ok(value) => tx.finish_read().map(|()| value),
+            Ok(value) if write && tx.can_carry() && more() => {
+                let answer = reply.take();
+                carry = Some(tx.take_carry(Box::new(move |committed| {
+                    if let Some(answer) = answer {
+                        answer.send(committed.map(|()| value));
+                    }
+                })));
+                Ok(None)
+            }
+            Ok(value) if write => tx.commit().map(|()| Some(value)),
+            Ok(value) => tx.finish_read().map(|()| Some(value)),
             Err(e) => {
                 tx.rollback();
                 Err(e)
             }
         };
-        pool.count_trips(tx.trips);
-        (result, tx.broken)
+        r.pool.count_trips(tx.trips);
+        (result, tx.broken, carry)
     };
-    if broken || conn.is_closed() {
-        drop(conn);
-    } else {
-        pool.put(conn);
+    if let Some(carry) = carry {
+        slot.held = Some((conn, carry));
+        return;
     }
-    result
+    // The connection goes back first: a requester that sends its next job as soon as it has
+    // this answer finds it in the pool (with its prepared statements), not a fresh one.
+    r.give_back(conn, broken);
+    if let Some(reply) = reply {
+        reply.send(result.and_then(|value| {
+            value.ok_or_else(|| StoreError::Backend("the job result went missing".into()))
+        }));
+    }
 }
 
 #[async_trait]

@@ -137,6 +137,16 @@ impl Conn {
     }
 }
 
+/// A finished write job whose COMMIT has not been sent yet: it rides with the first round trip
+/// of the next job on the same connection (see `lib.rs` for when), and `finish` delivers its
+/// outcome once that round trip is answered.
+pub(crate) struct Carry {
+    /// Its deferred statements not sent yet.
+    queue: Vec<Deferred>,
+    /// Receives the outcome of the COMMIT (and of the statements ahead of it).
+    finish: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
+
 /// A statement queued by [`Tx::execute_deferred`].
 struct Deferred {
     /// The caller's SQL text (to prepare it again on a replacement connection).
@@ -190,6 +200,8 @@ pub(crate) struct PgTx<'c> {
     /// Sequences this transaction created (they vanish if it rolls back, so their values are
     /// never kept for other transactions).
     created: Vec<String>,
+    /// The previous job's pending COMMIT, sent ahead of this transaction's first round trip.
+    pub(crate) carry: Option<Carry>,
     /// A statement failed: the transaction may be in the aborted state.
     pub(crate) failed: bool,
     /// The connection is unusable (a connection-level error was seen).
@@ -216,6 +228,7 @@ impl<'c> PgTx<'c> {
             recover,
             queue: Vec::new(),
             created: Vec::new(),
+            carry: None,
             failed: false,
             broken: false,
             trips: 0,
@@ -244,7 +257,12 @@ impl<'c> PgTx<'c> {
     /// discards the connection (its session state is unknown).
     fn send(&mut self, queued: bool, last: Option<Request<'_>>) -> Trip {
         let begin = self.begin;
-        if begin.is_none() && (!queued || self.queue.is_empty()) && last.is_none() {
+        let carry = self.carry.take();
+        if carry.is_none()
+            && begin.is_none()
+            && (!queued || self.queue.is_empty())
+            && last.is_none()
+        {
             return Trip::Done(None, None);
         }
         let queue = if queued {
@@ -253,7 +271,24 @@ impl<'c> PgTx<'c> {
             Vec::new()
         };
         let begin_statement = begin.and_then(|b| self.conn.control(b)).cloned();
-        let mut requests: Vec<Request<'_>> = Vec::with_capacity(queue.len() + 2);
+        let commit_statement = carry
+            .as_ref()
+            .and_then(|_| self.conn.control(COMMIT))
+            .cloned();
+        let carried = carry.as_ref().map_or(0, |c| c.queue.len() + 2);
+        let mut requests: Vec<Request<'_>> = Vec::with_capacity(carried + queue.len() + 2);
+        if let Some(c) = &carry {
+            // The previous job's statements and COMMIT, in a Sync group of their own: this
+            // transaction's requests run after it whatever its outcome.
+            for d in &c.queue {
+                requests.push(Request::Execute(&d.statement, &d.params));
+            }
+            requests.push(match &commit_statement {
+                Some(st) => Request::Execute(st, &[]),
+                None => Request::Batch(COMMIT),
+            });
+            requests.push(Request::Sync);
+        }
         match (begin, &begin_statement) {
             (_, Some(st)) => requests.push(Request::Execute(st, &[])),
             (Some(sql), None) => requests.push(Request::Batch(sql)),
@@ -268,6 +303,27 @@ impl<'c> PgTx<'c> {
         drop(requests);
         let mut outcomes = outcomes.into_iter();
         self.trips += 1;
+        if let Some(carry) = carry {
+            let answers: Vec<Outcome> = outcomes.by_ref().take(carried).collect();
+            if !self.finish_carry(carry, answers) {
+                if self.broken {
+                    return Trip::Done(
+                        Some(
+                            self.note_err(StoreError::Unavailable(
+                                "the connection was lost".into(),
+                            )),
+                        ),
+                        None,
+                    );
+                }
+                // Nothing of this transaction ran (its BEGIN met the previous transaction
+                // aborted, or was not sent): send it again, now on its own.
+                if queued {
+                    self.queue = queue;
+                }
+                return self.send(queued, last);
+            }
+        }
         let recover = self.recover.take();
         if begin.is_some() {
             self.begin = None;
@@ -312,6 +368,89 @@ impl<'c> PgTx<'c> {
         };
         let first = first.map(|e| self.note_err(e));
         Trip::Done(first, last)
+    }
+
+    /// Delivers the outcome of a carried COMMIT from the answers to its part of a round trip
+    /// (its statements, the COMMIT, the Sync). Returns false when what followed it in the round
+    /// trip did not run: the connection broke, or the COMMIT did not run (a statement ahead of
+    /// it failed, or was not sent), so the previous transaction was still open -- it is rolled
+    /// back here -- and the BEGIN behind it failed or was not sent, and it must be sent again. A
+    /// COMMIT that ran and failed ended its transaction; what followed ran normally.
+    fn finish_carry(&mut self, carry: Carry, answers: Vec<Outcome>) -> bool {
+        let Carry { mut queue, finish } = carry;
+        let mut answers = answers.into_iter();
+        let mut first = None;
+        for (d, outcome) in queue.iter_mut().zip(answers.by_ref()) {
+            if first.is_some() {
+                continue;
+            }
+            first = match outcome {
+                Some(Ok(_)) => None,
+                Some(Err(e)) => Some(deferred_err(e, d.on_unique.take())),
+                None => Some(not_sent()),
+            };
+        }
+        let committed = answers.next().flatten();
+        let ran = committed.is_some();
+        let result = match (first, committed) {
+            (None, Some(Ok(_))) => Ok(()),
+            (None, Some(Err(e))) => Err(self.commit_lost(map_err(e))),
+            (None, None) => {
+                Err(self.commit_lost(StoreError::Unavailable("the COMMIT was not sent".into())))
+            }
+            (Some(e @ StoreError::Unavailable(_)), _) => Err(self.commit_lost(e)),
+            (Some(e), _) => Err(e),
+        };
+        let failed = result.is_err();
+        finish(result);
+        if self.broken {
+            return false;
+        }
+        if !failed || ran {
+            return true;
+        }
+        self.trips += 1;
+        if self.conn.run_control(ROLLBACK).is_err() {
+            self.broken = true;
+        }
+        false
+    }
+
+    /// Sends a carried COMMIT that this transaction has not sent with anything (its job is
+    /// over, or about to end without a round trip of its own).
+    pub(crate) fn flush_carry(&mut self) {
+        if self.carry.is_none() {
+            return;
+        }
+        if self.broken {
+            if let Some(carry) = self.carry.take() {
+                (carry.finish)(Err(StoreError::Unavailable(
+                    "connection lost before COMMIT; the write was not applied".into(),
+                )));
+            }
+            return;
+        }
+        // Only the carried part: this transaction's BEGIN stays unsent.
+        let begin = self.begin.take();
+        let _ = self.send(false, None);
+        self.begin = begin;
+    }
+
+    /// True when this write may leave its COMMIT to ride with the next job's first round trip:
+    /// its transaction is open on the server and healthy, and it carries nothing itself.
+    pub(crate) fn can_carry(&self) -> bool {
+        self.begin.is_none() && !self.failed && !self.broken && self.carry.is_none()
+    }
+
+    /// Takes this (finished, [`PgTx::can_carry`]) write out as a [`Carry`].
+    pub(crate) fn take_carry(
+        &mut self,
+        finish: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    ) -> Carry {
+        Carry {
+            queue: std::mem::take(&mut self.queue),
+            finish,
+        }
     }
 
     /// Replaces the (dead) connection by a fresh one and prepares the queued statements there.

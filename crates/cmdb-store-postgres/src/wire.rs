@@ -192,6 +192,7 @@ impl Statement {
 }
 
 /// One request of a round trip.
+#[derive(Clone, Copy)]
 pub(crate) enum Request<'a> {
     /// Prepare this SQL (with `$n` placeholders) as a new named statement.
     Prepare(&'a str),
@@ -201,6 +202,9 @@ pub(crate) enum Request<'a> {
     Execute(&'a Statement, &'a [SqlValue]),
     /// Run `;`-separated statements without parameters (the simple query protocol).
     Batch(&'a str),
+    /// End the Sync group here: what follows runs even if something before failed (in the
+    /// aborted transaction that failure left, if any). Its outcome is `Done`.
+    Sync,
 }
 
 /// The answer to a [`Request`].
@@ -578,6 +582,15 @@ impl Wire {
         let mut open_group = false;
         for (i, request) in requests.iter().enumerate() {
             let encoded = match request {
+                Request::Sync => {
+                    if open_group {
+                        frontend::sync(&mut self.out);
+                        plan.push(Step::Sync);
+                        open_group = false;
+                    }
+                    outcomes[i] = Some(Ok(Response::Done));
+                    Ok(())
+                }
                 Request::Batch(sql) => {
                     if open_group {
                         frontend::sync(&mut self.out);

@@ -10,6 +10,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cmdb_domain::DomainError;
@@ -540,5 +541,186 @@ async fn a_create_costs_two_round_trips() {
     let before = db.round_trips();
     db.ping().await.unwrap();
     assert_eq!(db.round_trips() - before, 2);
+    f.db.close().await;
+}
+
+/// Starts a write on a one-connection database that holds the connection for `hold`, so the
+/// writes submitted meanwhile queue behind it.
+fn slow_write(
+    db: Arc<PgDb>,
+    key: &'static str,
+    hold: Duration,
+    on_unique: Option<DomainError>,
+) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+    tokio::spawn(async move {
+        write(&*db, move |tx| {
+            tx.query("SELECT 1", &[])?;
+            tx.execute_deferred(INSERT, &[text(key), text("slow")], on_unique)?;
+            std::thread::sleep(hold);
+            Ok(())
+        })
+        .await
+    })
+}
+
+#[tokio::test]
+async fn a_commit_rides_with_the_next_queued_job() {
+    let Some(f) = single("a_commit_rides_with_the_next_queued_job").await else {
+        return;
+    };
+    let db = f.db.clone();
+    // Every statement prepared once, so only the round trips of the writes count.
+    write(&*db, |tx| {
+        tx.query("SELECT 1", &[])?;
+        tx.query("SELECT value FROM setting WHERE key = ?", &[text("c-")])?;
+        tx.execute(INSERT, &[text("c-0"), text("0")])
+    })
+    .await
+    .unwrap();
+    let before = db.round_trips();
+    let first = slow_write(db.clone(), "c-a", Duration::from_millis(300), None);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Queued while the first holds the only connection: its first round trip carries the
+    // first one's insert and COMMIT, and it sees them (a later transaction on the connection).
+    let second = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&*db, |tx| {
+                let rows = tx.query("SELECT value FROM setting WHERE key = ?", &[text("c-a")])?;
+                tx.execute_deferred(INSERT, &[text("c-b"), text("2")], None)?;
+                Ok(rows)
+            })
+            .await
+        })
+    };
+    first.await.unwrap().unwrap();
+    let seen = second.await.unwrap().unwrap();
+    assert_eq!(seen, vec![vec![text("slow")]]);
+    // first: its query (with BEGIN); second: the first one's COMMIT + its own query; then its
+    // COMMIT alone (nothing was queued behind it) -- three, where one by one it takes four.
+    assert_eq!(db.round_trips() - before, 3);
+    assert_eq!(
+        settings(&db, "c-").await,
+        vec!["c-0=0", "c-a=slow", "c-b=2"]
+    );
+    f.db.close().await;
+}
+
+#[tokio::test]
+async fn a_carried_commit_that_fails_is_the_error_of_its_own_job() {
+    let Some(f) = single("a_carried_commit_that_fails_is_the_error_of_its_own_job").await else {
+        return;
+    };
+    let db = f.db.clone();
+    write(&*db, |tx| tx.execute(INSERT, &[text("k-taken"), text("0")]))
+        .await
+        .unwrap();
+    // The first job's deferred insert is a duplicate: found in the round trip of the job queued
+    // behind it. The first job gets its own duplicate error; the second one still runs, once,
+    // in a transaction of its own, and commits.
+    let first = slow_write(
+        db.clone(),
+        "k-taken",
+        Duration::from_millis(300),
+        dup("key"),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&*db, |tx| {
+                let rows = tx.query("SELECT COUNT(*) FROM setting WHERE key LIKE 'k-%'", &[])?;
+                tx.execute_deferred(INSERT, &[text("k-b"), text("2")], None)?;
+                Ok(rows)
+            })
+            .await
+        })
+    };
+    let err = first.await.unwrap().unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Domain(DomainError::Duplicate(f)) if f == "key"),
+        "{err:?}"
+    );
+    let counted = second.await.unwrap().unwrap();
+    assert_eq!(counted, vec![vec![SqlValue::Int(1)]]);
+    assert_eq!(settings(&db, "k-").await, vec!["k-b=2", "k-taken=0"]);
+    // A statement that cannot even be encoded, carried: the same.
+    let event =
+        "INSERT INTO change_event (resource, event_type, obj_id, inst_id, created_at, detail) \
+         VALUES ('r', 'create', 'o', 1, 0, ?)";
+    let bad = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&*db, move |tx| {
+                tx.query("SELECT 1", &[])?;
+                tx.execute_deferred(INSERT, &[text("k-c"), text("3")], None)?;
+                tx.execute_deferred(event, &[text("not json")], None)?;
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&*db, |tx| {
+                tx.execute(INSERT, &[text("k-d"), text("4")])?;
+                Ok(())
+            })
+            .await
+        })
+    };
+    let err = bad.await.unwrap().unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Backend(m) if m.contains("not JSON")),
+        "{err:?}"
+    );
+    after.await.unwrap().unwrap();
+    assert_eq!(
+        settings(&db, "k-").await,
+        vec!["k-b=2", "k-d=4", "k-taken=0"]
+    );
+    f.db.close().await;
+}
+
+#[tokio::test]
+async fn concurrent_creates_share_round_trips_and_all_commit() {
+    let Some(f) = common::fresh_with(
+        "concurrent_creates_share_round_trips_and_all_commit",
+        PgOptions {
+            pool_size: 2,
+            ..PgOptions::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let db = f.db.clone();
+    let before = db.round_trips();
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let key = format!("n-{t}-{i:02}");
+                write(&*db, move |tx| {
+                    tx.query("SELECT 1", &[])?;
+                    tx.execute_deferred(INSERT, &[SqlValue::Text(key), text("v")], None)
+                })
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(settings(&db, "n-").await.len(), 200);
+    // Two round trips each when run one by one; with jobs queued, COMMITs ride along.
+    let trips = db.round_trips() - before;
+    assert!(trips < 400, "{trips} round trips for 200 writes");
     f.db.close().await;
 }
