@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use bytes::Bytes;
 use cmdb_domain::DomainError;
 use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Dialect, Row, SqlValue, StoreError, Tx};
@@ -25,7 +26,7 @@ use tokio_postgres::Config;
 
 use crate::ids::Sequences;
 use crate::pool::Pool;
-use crate::wire::{Outcome, Request, Response, Statement, Wire, WireError};
+use crate::wire::{self, Outcome, Request, Response, Statement, Wire, WireError};
 
 /// BEGIN of a write job.
 pub(crate) const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE";
@@ -149,10 +150,9 @@ pub(crate) struct Carry {
 
 /// A statement queued by [`Tx::execute_deferred`].
 struct Deferred {
-    /// The caller's SQL text (to prepare it again on a replacement connection).
-    sql: String,
     statement: Statement,
-    params: Vec<SqlValue>,
+    /// Its parameters, encoded when it was queued (see [`wire::encode_params`]).
+    params: Bytes,
     on_unique: Option<DomainError>,
 }
 
@@ -281,7 +281,7 @@ impl<'c> PgTx<'c> {
             // The previous job's statements and COMMIT, in a Sync group of their own: this
             // transaction's requests run after it whatever its outcome.
             for d in &c.queue {
-                requests.push(Request::Execute(&d.statement, &d.params));
+                requests.push(Request::ExecuteEncoded(&d.statement, &d.params));
             }
             requests.push(match &commit_statement {
                 Some(st) => Request::Execute(st, &[]),
@@ -295,7 +295,7 @@ impl<'c> PgTx<'c> {
             (None, None) => {}
         }
         for d in &queue {
-            requests.push(Request::Execute(&d.statement, &d.params));
+            requests.push(Request::ExecuteEncoded(&d.statement, &d.params));
         }
         let with_last = last.is_some();
         requests.extend(last);
@@ -457,20 +457,19 @@ impl<'c> PgTx<'c> {
     fn reconnect(&mut self, pool: &Pool) -> Result<(), StoreError> {
         pool.discard_idle(1);
         *self.conn = pool.connect()?;
+        // Same text, same types: the encoded parameters stay valid. (The new connection's cache
+        // fills again on first use.)
         let texts: Vec<String> = self
             .queue
             .iter()
-            .map(|d| rewrite_placeholders(&d.sql))
+            .map(|d| d.statement.text().to_string())
             .collect();
         let requests: Vec<Request<'_>> = texts.iter().map(|sql| Request::Prepare(sql)).collect();
         let outcomes = self.conn.wire.round_trip(&requests);
         self.trips += 1;
         for (d, outcome) in self.queue.iter_mut().zip(outcomes) {
             match outcome {
-                Some(Ok(Response::Prepared(st))) => {
-                    self.conn.statements.insert(d.sql.clone(), st.clone());
-                    d.statement = st;
-                }
+                Some(Ok(Response::Prepared(st))) => d.statement = st,
                 Some(Err(e)) => return Err(map_err(e)),
                 _ => return Err(unexpected()),
             }
@@ -692,8 +691,9 @@ impl Tx for PgTx<'_> {
         }
     }
 
-    /// Queues the statement (prepared now, so a wrong statement or parameter count fails here)
-    /// to be sent with the next request of this transaction.
+    /// Queues the statement (prepared and its parameters encoded now, so a wrong statement, a
+    /// wrong parameter count or a value that does not fit fails here) to be sent with the next
+    /// request of this transaction.
     fn execute_deferred(
         &mut self,
         sql: &str,
@@ -702,10 +702,10 @@ impl Tx for PgTx<'_> {
     ) -> Result<(), StoreError> {
         let st = self.statement(sql)?;
         self.check_arity(&st, params)?;
+        let encoded = wire::encode_params(&st, params).map_err(|e| self.note_err(map_err(e)))?;
         self.queue.push(Deferred {
-            sql: sql.to_string(),
             statement: st,
-            params: params.to_vec(),
+            params: encoded,
             on_unique,
         });
         if self.queue.len() >= QUEUE_LIMIT {

@@ -29,7 +29,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{BufMut, Bytes, BytesMut};
 use cmdb_store::{Row, SqlValue};
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::authentication::{self, sasl};
@@ -180,6 +180,8 @@ pub(crate) struct Statement(Arc<Prepared>);
 #[derive(Debug)]
 struct Prepared {
     name: String,
+    /// The SQL it was prepared from (`$n` placeholders), to prepare it again elsewhere.
+    text: String,
     params: Vec<Type>,
     columns: Vec<Type>,
 }
@@ -188,6 +190,11 @@ impl Statement {
     /// The parameter types, in placeholder order.
     pub(crate) fn params(&self) -> &[Type] {
         &self.0.params
+    }
+
+    /// The SQL it was prepared from (`$n` placeholders).
+    pub(crate) fn text(&self) -> &str {
+        &self.0.text
     }
 }
 
@@ -200,6 +207,8 @@ pub(crate) enum Request<'a> {
     Query(&'a Statement, &'a [SqlValue]),
     /// Run the statement and return the number of rows it affected.
     Execute(&'a Statement, &'a [SqlValue]),
+    /// [`Request::Execute`] with parameters encoded earlier by [`encode_params`].
+    ExecuteEncoded(&'a Statement, &'a [u8]),
     /// Run `;`-separated statements without parameters (the simple query protocol).
     Batch(&'a str),
     /// End the Sync group here: what follows runs even if something before failed (in the
@@ -610,9 +619,15 @@ impl Wire {
                         .map(|()| plan.push(Step::Prepare(i, name)))
                         .map_err(|e| WireError::Encode(format!("cannot send the statement: {e}")))
                 }
+                Request::ExecuteEncoded(st, encoded) => {
+                    write_bind(st, encoded, &mut self.out);
+                    open_group = true;
+                    plan.push(Step::Run(i));
+                    Ok(())
+                }
                 Request::Query(st, params) | Request::Execute(st, params) => {
                     let mark = self.out.len();
-                    match bind(st, std::slice::from_ref(params), &mut self.out) {
+                    match bind(st, params, &mut self.out) {
                         Ok(()) => {
                             open_group = true;
                             plan.push(Step::Run(i));
@@ -676,7 +691,13 @@ impl Wire {
                     self.read_until_ready().map(|_| None)
                 }
                 _ if skipping => continue,
-                Step::Prepare(_, name) => self.read_prepared(name).map(Some),
+                Step::Prepare(i, name) => {
+                    let text = match &requests[*i] {
+                        Request::Prepare(sql) => *sql,
+                        _ => "",
+                    };
+                    self.read_prepared(name, text).map(Some)
+                }
                 Step::Run(i) => match &requests[*i] {
                     Request::Query(st, _) => {
                         self.read_rows(st).map(|rows| Some(Response::Rows(rows)))
@@ -735,7 +756,7 @@ impl Wire {
         protocol(format!("unexpected answer to {what}"))
     }
 
-    fn read_prepared(&mut self, name: &str) -> Result<Response, WireError> {
+    fn read_prepared(&mut self, name: &str, text: &str) -> Result<Response, WireError> {
         match self.next()? {
             Message::ParseComplete => {}
             Message::ErrorResponse(body) => return Err(parse_db_error(&body)),
@@ -762,6 +783,7 @@ impl Wire {
         };
         Ok(Response::Prepared(Statement(Arc::new(Prepared {
             name: name.to_string(),
+            text: text.to_string(),
             params,
             columns,
         }))))
@@ -880,22 +902,36 @@ fn type_of(oid: u32) -> Type {
 
 /// Bind (every parameter binary, in the form its type needs; every result column binary) and
 /// Execute of the unnamed portal.
-fn bind(st: &Statement, parts: &[&[SqlValue]], out: &mut BytesMut) -> Result<(), WireError> {
+fn bind(st: &Statement, params: &[SqlValue], out: &mut BytesMut) -> Result<(), WireError> {
+    let encoded = encode_params(st, params)?;
+    write_bind(st, &encoded, out);
+    Ok(())
+}
+
+/// Length of the head of a Bind message for the unnamed portal and the unnamed statement:
+/// tag, length, two empty names.
+const BIND_HEAD: usize = 7;
+
+/// The parameters of a Bind message of `st` (everything after the statement name: formats,
+/// values, result formats), encoded for the types the server inferred. Encoding them when a
+/// statement is queued, not when it is sent, means the queue holds bytes, not copies of the
+/// values (documents included).
+pub(crate) fn encode_params(st: &Statement, params: &[SqlValue]) -> Result<Bytes, WireError> {
     let types = st.params();
-    let count: usize = parts.iter().map(|p| p.len()).sum();
-    if types.len() != count {
+    if types.len() != params.len() {
         return Err(WireError::Encode(format!(
-            "statement has {} placeholders but {count} parameters were given",
+            "statement has {} placeholders but {} parameters were given",
             types.len(),
+            params.len()
         )));
     }
-    let params = parts.iter().flat_map(|p| p.iter());
+    let mut buf = BytesMut::new();
     let mut index: usize = 0;
     let result = frontend::bind(
         "",
-        &st.0.name,
+        "",
         std::iter::once(1),
-        params.zip(types),
+        params.iter().zip(types),
         |(value, ty), buf| {
             index += 1;
             Param(value).to_sql(ty, buf).map(|n| match n {
@@ -904,11 +940,10 @@ fn bind(st: &Statement, parts: &[&[SqlValue]], out: &mut BytesMut) -> Result<(),
             })
         },
         std::iter::once(1),
-        out,
+        &mut buf,
     );
     match result {
-        Ok(()) => frontend::execute("", 0, out)
-            .map_err(|e| WireError::Encode(format!("cannot send the statement: {e}"))),
+        Ok(()) => Ok(buf.freeze().slice(BIND_HEAD..)),
         Err(frontend::BindError::Conversion(e)) => Err(WireError::Encode(format!(
             "error serializing parameter {}: {e}",
             index.saturating_sub(1)
@@ -917,6 +952,25 @@ fn bind(st: &Statement, parts: &[&[SqlValue]], out: &mut BytesMut) -> Result<(),
             Err(WireError::Encode(format!("cannot send the statement: {e}")))
         }
     }
+}
+
+/// Writes Bind of `st` with parameters from [`encode_params`], and Execute.
+fn write_bind(st: &Statement, encoded: &[u8], out: &mut BytesMut) {
+    let name = st.0.name.as_bytes();
+    let len = 4 + 1 + name.len() + 1 + encoded.len();
+    out.reserve(1 + len + 10);
+    out.put_u8(b'B');
+    // Statement names are short and parameters are bounded by the queue (far below 2 GiB).
+    out.put_i32(i32::try_from(len).unwrap_or(i32::MAX));
+    out.put_u8(0);
+    out.put_slice(name);
+    out.put_u8(0);
+    out.put_slice(encoded);
+    // Execute of the unnamed portal, all rows: tag, length, empty name, row limit 0.
+    out.put_u8(b'E');
+    out.put_i32(9);
+    out.put_u8(0);
+    out.put_i32(0);
 }
 
 /// A TCP connection to the first address that accepts, configured as the URL says.
@@ -952,4 +1006,65 @@ fn tcp(
             "the host name resolves to no address",
         )
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(name: &str, params: Vec<Type>) -> Statement {
+        Statement(Arc::new(Prepared {
+            name: name.to_string(),
+            text: String::new(),
+            params,
+            columns: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn parameters_encoded_ahead_frame_the_same_bind_as_the_codec() {
+        let st = statement("s42", vec![Type::INT8, Type::TEXT, Type::JSONB]);
+        let params = [
+            SqlValue::Int(7),
+            SqlValue::Null,
+            SqlValue::Json(serde_json::json!({"a": [1, "x"]})),
+        ];
+        let mut ours = BytesMut::new();
+        bind(&st, &params, &mut ours).unwrap();
+        let mut codec = BytesMut::new();
+        let bound = frontend::bind(
+            "",
+            "s42",
+            std::iter::once(1),
+            params.iter().zip(st.params()),
+            |(v, ty), buf| {
+                Param(v).to_sql(ty, buf).map(|n| match n {
+                    tokio_postgres::types::IsNull::Yes => IsNull::Yes,
+                    tokio_postgres::types::IsNull::No => IsNull::No,
+                })
+            },
+            std::iter::once(1),
+            &mut codec,
+        );
+        assert!(bound.is_ok());
+        frontend::execute("", 0, &mut codec).unwrap();
+        assert_eq!(ours, codec);
+    }
+
+    #[test]
+    fn parameters_that_do_not_fit_are_refused_before_anything_is_written() {
+        let st = statement("s1", vec![Type::INT4]);
+        let mut out = BytesMut::new();
+        let e = bind(&st, &[SqlValue::Int(1 << 40)], &mut out).unwrap_err();
+        assert!(
+            matches!(&e, WireError::Encode(m) if m.contains("parameter 0")),
+            "{e:?}"
+        );
+        let e = bind(&st, &[], &mut out).unwrap_err();
+        assert!(
+            matches!(&e, WireError::Encode(m) if m.contains("placeholders")),
+            "{e:?}"
+        );
+        assert!(out.is_empty());
+    }
 }
