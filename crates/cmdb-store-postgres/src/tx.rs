@@ -3,10 +3,10 @@
 //! for [`Tx::next_id`], and the mapping of PostgreSQL errors to [`StoreError`].
 //!
 //! Pipelining: [`Tx::execute_deferred`] only queues the statement (prepared, its parameters
-//! encoded, so a value that does not fit fails right there). The next request that needs the server -- a query, an execute, a batch, a
-//! prepare on a cache miss, a flush, the COMMIT -- is sent right behind the queued statements in
-//! one write with one Sync (see `wire.rs`), so the whole group costs one round trip and one
-//! answer. The first failing statement makes the server skip the rest of the group, and it is
+//! encoded, so a value that does not fit fails right there). The next request that needs the
+//! server -- a query, an execute, a batch, a prepare on a cache miss, a flush, the COMMIT -- is
+//! sent right behind the queued statements in one write with one Sync (see `wire.rs`), so the
+//! whole group costs one round trip and one answer. The first failing statement makes the server skip the rest of the group, and it is
 //! the failure reported, so the outcome is the one of running them one by one and stopping at
 //! the first failure. A synchronous statement whose parameters do not encode is not sent, and
 //! neither is anything behind it.
