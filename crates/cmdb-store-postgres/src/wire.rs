@@ -20,6 +20,12 @@
 //! anything behind it. A simple query (several `;`-separated statements, no parameters) cannot
 //! share a Sync group; it is sent behind the group ahead of it, in the same write.
 //!
+//! The whole round trip is written before anything is read. That is safe as long as the answers
+//! to the requests ahead of the last one are small (the server writes answers while it reads
+//! requests; if more piled up than the socket buffers hold -- hundreds of kilobytes -- both sides
+//! would wait for each other): only the last request of a round trip returns rows, deferred
+//! statements return none (they are INSERT, UPDATE, DELETE), and their queue is bounded.
+//!
 //! TLS is not spoken (as before: the backend connected with `NoTls`), so `sslmode=require` is
 //! refused. Authentication: trust, password, MD5 and SCRAM-SHA-256 (without channel binding).
 
@@ -45,6 +51,9 @@ use crate::values::{Cell, Param};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// How long dropping a connection may wait to write its Terminate message.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// A server error (an ErrorResponse), with the fields this backend reports or maps.
 #[derive(Debug)]
@@ -259,6 +268,13 @@ impl Stream {
             Stream::Unix(s) => s.set_read_timeout(timeout),
         }
     }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_write_timeout(timeout),
+            Stream::Unix(s) => s.set_write_timeout(timeout),
+        }
+    }
 }
 
 impl Read for Stream {
@@ -304,9 +320,11 @@ pub(crate) struct Wire {
 impl Drop for Wire {
     fn drop(&mut self) {
         if !self.closed {
-            // Best effort: tell the server we are going (it would notice the closed socket).
+            // Best effort, and never a hang: tell the server we are going (it would notice the
+            // closed socket anyway).
             let mut buf = BytesMut::new();
             frontend::terminate(&mut buf);
+            let _ = self.stream.set_write_timeout(Some(CLOSE_WAIT));
             let _ = self.stream.write_all(&buf);
         }
     }
