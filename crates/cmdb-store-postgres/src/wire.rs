@@ -819,8 +819,12 @@ impl Wire {
         self.read_bind()?;
         let columns = &st.0.columns;
         let mut rows = Vec::new();
+        // A cell that does not decode fails the request, but its answer is read to the end so
+        // the connection stays usable.
+        let mut undecodable = None;
         loop {
             match self.next()? {
+                Message::DataRow(_) if undecodable.is_some() => {}
                 Message::DataRow(body) => {
                     let buffer = body.buffer();
                     let mut ranges = body.ranges();
@@ -834,17 +838,25 @@ impl Wire {
                             Some(r) => Cell::from_sql(ty, &buffer[r]),
                             None => Cell::from_sql_null(ty),
                         };
-                        row.push(
-                            cell.map_err(|e| {
-                                WireError::Encode(format!("error deserializing column {i}: {e}"))
-                            })?
-                            .0,
-                        );
+                        match cell {
+                            Ok(cell) => row.push(cell.0),
+                            Err(e) => {
+                                undecodable = Some(WireError::Encode(format!(
+                                    "error deserializing column {i}: {e}"
+                                )));
+                                break;
+                            }
+                        }
                         i += 1;
                     }
                     rows.push(row);
                 }
-                Message::CommandComplete(_) | Message::EmptyQueryResponse => return Ok(rows),
+                Message::CommandComplete(_) | Message::EmptyQueryResponse => {
+                    return match undecodable {
+                        Some(e) => Err(e),
+                        None => Ok(rows),
+                    }
+                }
                 Message::ErrorResponse(body) => return Err(parse_db_error(&body)),
                 _ => return Err(self.out_of_protocol("Execute")),
             }

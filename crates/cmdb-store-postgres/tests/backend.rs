@@ -1242,3 +1242,35 @@ async fn connects_over_a_unix_socket() {
     local.close().await;
     f.db.close().await;
 }
+
+#[tokio::test]
+async fn an_undecodable_result_fails_the_query_and_keeps_the_connection() {
+    let Some(f) = common::fresh_with(
+        "an_undecodable_result_fails_the_query_and_keeps_the_connection",
+        PgOptions {
+            pool_size: 1,
+            ..PgOptions::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let pid = || async { scalar(&f.db, "SELECT CAST(pg_backend_pid() AS BIGINT)", vec![]).await };
+    let before = pid().await;
+    let err = read(&*f.db, |tx| {
+        tx.query(
+            "SELECT CAST(x AS INTERVAL) FROM (VALUES ('1 day'), ('2 days')) AS v(x)",
+            &[],
+        )
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Backend(m) if m.contains("unsupported result column type")),
+        "{err:?}"
+    );
+    // The rest of that answer was read: the same connection serves the next request.
+    assert_eq!(pid().await, before);
+    f.db.close().await;
+}
