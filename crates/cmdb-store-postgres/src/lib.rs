@@ -2,19 +2,26 @@
 //!
 //! Why this shape:
 //! * [`cmdb_store::Tx`] is synchronous (operations are plain functions over a transaction). Each
-//!   job runs on `tokio::task::spawn_blocking` holding one pooled connection for the whole
-//!   transaction, so the async runtime never blocks; a semaphore with one permit per connection
-//!   bounds both the pool and the number of blocking threads in use. A connection is a
-//!   `tokio_postgres::Client` whose connection task runs on a private current-thread runtime,
-//!   driven by `block_on` in each call (what the synchronous `postgres` crate is inside) -- but
-//!   with the client in hand, several requests can be in flight at once: see pipelining below.
+//!   job runs on a thread of the backend's own executor (`exec.rs`: at most one thread per
+//!   pooled connection, one FIFO queue, a thread takes the next job without sleeping) holding
+//!   one pooled connection for the whole transaction, so the async runtime never blocks. A job
+//!   that waits for a thread longer than the acquire timeout fails as unavailable without
+//!   running, as one whose requester went away never runs. A connection speaks the
+//!   PostgreSQL protocol itself over a blocking socket (`wire.rs`, on the `postgres-protocol`
+//!   codec): no runtime, channel or future per request, and one Sync per round trip.
 //! * Pipelining: [`cmdb_store::Tx::execute_deferred`] queues a statement; it is sent together
-//!   with the next request of the transaction (or with the COMMIT), in one network round trip,
-//!   and BEGIN travels with the first request. A create is: BEGIN with the schema-version check,
-//!   `nextval`, then the four inserts with COMMIT -- 3 round trips instead of 8; a read is BEGIN
-//!   with its query, then ROLLBACK. The first failure of a queued statement is reported by that
-//!   later call (a unique violation as the caller's domain error), and a failure surfacing at
-//!   COMMIT rolls the transaction back. [`PgDb::round_trips`] counts them.
+//!   with the next request of the transaction (or with the COMMIT), in one write with one Sync,
+//!   so the server answers the whole group with one flush; BEGIN (a statement prepared once per
+//!   connection, like COMMIT and ROLLBACK) travels with the first request. A create is: BEGIN
+//!   with the schema-version check, then the four inserts with COMMIT -- 2 round trips (3 when it
+//!   draws a block of ids); a read is BEGIN with its query, then ROLLBACK. The first failure of a
+//!   queued statement is reported by that later call (a unique violation as the caller's domain
+//!   error), and stops the rest of its group; a failure in the group carrying COMMIT means the
+//!   COMMIT did not run, and the transaction is rolled back. [`PgDb::round_trips`] counts them.
+//! * Under load a write's COMMIT rides with the next job's first round trip (`run_job`): when a
+//!   job is already waiting as a write ends, its thread keeps the connection, runs the next job
+//!   on it, and sends the COMMIT (a Sync group of its own) in the same write as that job's
+//!   BEGIN and first request. The write is answered once its COMMIT is, as always.
 //! * Every [`Database::write_dyn`] is one `READ COMMITTED` read-write transaction (`BEGIN`, the
 //!   job, `COMMIT`; `ROLLBACK` when the job fails or panics). Unique rules are enforced by
 //!   unique constraints, which are race-free across processes at any isolation level, and
@@ -25,10 +32,12 @@
 //! * Every [`Database::read_dyn`] is a `REPEATABLE READ READ ONLY` transaction: one snapshot.
 //! * Ids ([`cmdb_store::Tx::next_id`]) come from native sequences `cmdb_id_<name>`: `nextval`
 //!   never blocks another transaction and is never rolled back, so ids are unique across
-//!   processes and never reused. The migration creates the known sequences; others are created
-//!   on first use (see `tx.rs`).
+//!   processes and never reused. Under load values are drawn in blocks and handed out by the
+//!   process (`ids.rs`), so most creates need no statement (and no round trip) for their id.
+//!   The migration creates the known sequences; others are created on first use (see `tx.rs`).
 //! * `?` placeholders are renumbered to `$n` once per statement text and connection, and the
-//!   prepared statement is cached per connection. Values are bound in the form the server
+//!   prepared statement is cached per connection (closed on the server when the cache drops it
+//!   and no queued statement still uses it). Values are bound in the form the server
 //!   inferred for each parameter (see `tx.rs` for the conversion table).
 //! * Errors: `unique_violation` → [`StoreError::UniqueViolation`] with the constraint name (the
 //!   migration names every constraint so `StoreError::is_unique_on` identifies the column);
@@ -54,12 +63,15 @@
 //! (`lower()`, `~*`) follows the database's `LC_CTYPE`: with `C` it folds ASCII only, so create
 //! the database with a UTF-8 ctype such as `C.UTF-8` (a warning is logged otherwise).
 
+mod exec;
+mod ids;
 mod pool;
 pub mod testing;
 mod tx;
+mod values;
+mod wire;
 
 use std::any::Any;
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,19 +79,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Database, DynJob, SqlValue, StoreError, Tx};
-use parking_lot::RwLock;
-use tokio::sync::Semaphore;
 use tokio_postgres::Config;
 
 pub use testing::{create_test_database, TestDatabase};
 
+use crate::exec::{Executor, Reply, Runner};
+use crate::ids::Sequences;
 use crate::pool::Pool;
-use crate::tx::{KnownSequences, PgTx, LOCK_MIGRATE, LOCK_NAMESPACE};
+use crate::tx::{Carry, Conn, PgTx, BEGIN_READ, BEGIN_WRITE, LOCK_MIGRATE, LOCK_NAMESPACE};
 
-type JobResult = Result<Box<dyn Any + Send>, StoreError>;
-
-const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE";
-const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+pub(crate) type JobResult = Result<Box<dyn Any + Send>, StoreError>;
 
 /// Tuning of a [`PgDb`].
 #[derive(Debug, Clone)]
@@ -103,11 +112,8 @@ impl Default for PgOptions {
 /// A PostgreSQL database, migrated, behind a bounded connection pool.
 pub struct PgDb {
     pool: Arc<Pool>,
-    permits: Arc<Semaphore>,
-    sequences: KnownSequences,
-    cache: Arc<SchemaCache>,
+    exec: Arc<Executor<PgRunner>>,
     acquire_timeout: Duration,
-    pool_size: u32,
     closed: AtomicBool,
 }
 
@@ -124,22 +130,28 @@ impl PgDb {
             .parse()
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
         pool::apply_defaults(&mut config);
-        let pool_size = u32::try_from(options.pool_size.clamp(1, 10_000)).unwrap_or(16);
-        let db = PgDb {
-            pool: Arc::new(Pool::new(config)),
-            permits: Arc::new(Semaphore::new(pool_size as usize)),
-            sequences: Arc::new(RwLock::new(HashSet::new())),
-            cache: Arc::new(SchemaCache::new()),
-            acquire_timeout: options.acquire_timeout,
-            pool_size,
-            closed: AtomicBool::new(false),
-        };
-        let pool = db.pool.clone();
-        let sequences = db.sequences.clone();
-        tokio::task::spawn_blocking(move || open(&pool, &sequences))
+        let pool = Arc::new(Pool::new(config));
+        let sequences = Arc::new(Sequences::default());
+        let cache = Arc::new(SchemaCache::new());
+        let (p, s) = (pool.clone(), sequences.clone());
+        tokio::task::spawn_blocking(move || open(&p, &s))
             .await
             .map_err(|e| StoreError::Backend(format!("migration task failed: {e}")))??;
-        Ok(db)
+        let runner = PgRunner {
+            pool: pool.clone(),
+            sequences,
+            cache,
+        };
+        Ok(PgDb {
+            pool,
+            exec: Arc::new(Executor::new(
+                options.pool_size.clamp(1, 10_000),
+                options.acquire_timeout,
+                runner,
+            )),
+            acquire_timeout: options.acquire_timeout,
+            closed: AtomicBool::new(false),
+        })
     }
 
     /// Network round trips to the server made by the transactions finished so far (BEGIN and
@@ -153,30 +165,12 @@ impl PgDb {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable("database is closed".into()));
         }
-        let permit =
-            tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
-                .await
-                .map_err(|_| {
-                    StoreError::Unavailable(format!(
-                        "no PostgreSQL connection became free within {:?}",
-                        self.acquire_timeout
-                    ))
-                })?
-                .map_err(|_| StoreError::Unavailable("database is closed".into()))?;
-        let pool = self.pool.clone();
-        let sequences = self.sequences.clone();
-        let cache = self.cache.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            run_job(&pool, &sequences, &cache, job, write)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+        self.exec.run(job, write).await
     }
 }
 
 /// Checks the database, then migrates it under the migration advisory lock (blocking).
-fn open(pool: &Pool, sequences: &KnownSequences) -> Result<(), StoreError> {
+fn open(pool: &Pool, sequences: &Sequences) -> Result<(), StoreError> {
     let (mut conn, idle) = pool.take()?;
     let result = {
         let mut tx = PgTx::new(
@@ -235,24 +229,106 @@ fn migrate_locked(tx: &mut dyn Tx) -> Result<i64, StoreError> {
     cmdb_store::schema::migrate(tx)
 }
 
-/// Runs one job in one transaction on a pooled connection (blocking).
+/// Runs jobs for the executor's threads.
+struct PgRunner {
+    pool: Arc<Pool>,
+    sequences: Arc<Sequences>,
+    cache: Arc<SchemaCache>,
+}
+
+/// What an executor thread keeps between jobs: the connection of a finished write whose COMMIT
+/// is still to be sent (with the next job's first round trip), and that COMMIT.
+#[derive(Default)]
+struct Slot {
+    held: Option<(Conn, Carry)>,
+}
+
+impl Runner for PgRunner {
+    type Slot = Slot;
+
+    fn run(
+        &self,
+        slot: &mut Slot,
+        job: DynJob,
+        write: bool,
+        more: &dyn Fn() -> bool,
+        reply: Reply,
+    ) {
+        run_job(self, slot, job, write, more, reply);
+    }
+
+    fn idle(&self, slot: &mut Slot) {
+        if let Some((mut conn, carry)) = slot.held.take() {
+            let broken = {
+                let mut tx = PgTx::new(
+                    &mut conn,
+                    BEGIN_WRITE,
+                    None,
+                    &self.sequences,
+                    Some(&self.cache),
+                );
+                tx.carry = Some(carry);
+                tx.flush_carry();
+                self.pool.count_trips(tx.trips);
+                tx.broken
+            };
+            self.give_back(conn, broken);
+        }
+    }
+
+    fn holding(&self, slot: &Slot) -> bool {
+        slot.held.is_some()
+    }
+}
+
+impl PgRunner {
+    fn give_back(&self, conn: Conn, broken: bool) {
+        if broken || conn.is_closed() {
+            drop(conn);
+        } else {
+            self.pool.put(conn);
+        }
+    }
+}
+
+/// Runs one job in one transaction (blocking), on the connection the slot holds or a pooled
+/// one, and sends its result.
+///
+/// Why a write may leave its COMMIT unsent: when another job is already waiting, the COMMIT
+/// (with the write's deferred statements) is sent in the same write as that job's first round
+/// trip, in a Sync group of its own ahead of the next BEGIN, on the same connection. Under load
+/// that makes a create cost one round trip instead of two -- one wakeup less on each side.
+/// Nothing changes for the write: its transaction is the same, its outcome is reported only once
+/// the COMMIT is answered (so a reply still means durable), a failure ahead of the COMMIT is still
+/// its own error (the next transaction is then sent again after a ROLLBACK, none of it having
+/// run). It only waits for the next job to reach its first request -- microseconds, as that job
+/// was already queued.
 fn run_job(
-    pool: &Pool,
-    sequences: &KnownSequences,
-    cache: &SchemaCache,
+    r: &PgRunner,
+    slot: &mut Slot,
     job: DynJob,
     write: bool,
-) -> JobResult {
-    let (mut conn, idle) = pool.take()?;
-    let (result, broken) = {
+    more: &dyn Fn() -> bool,
+    reply: Reply,
+) {
+    let (mut conn, idle, carry) = match slot.held.take() {
+        Some((conn, carry)) => (conn, false, Some(carry)),
+        None => match r.pool.take() {
+            Ok((conn, idle)) => (conn, idle, None),
+            Err(e) => return reply.send(Err(e)),
+        },
+    };
+    let mut reply = Some(reply);
+    let (result, broken, carry) = {
         let begin = if write { BEGIN_WRITE } else { BEGIN_READ };
         let mut tx = PgTx::new(
             &mut conn,
             begin,
-            idle.then_some(pool),
-            sequences,
-            Some(cache),
+            idle.then_some(&*r.pool),
+            &r.sequences,
+            Some(&r.cache),
         );
+        tx.carry = carry;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
         let result = match outcome {
             Ok(r) => r,
@@ -265,26 +341,44 @@ fn run_job(
                 .into(),
             )),
         };
+        // A COMMIT carried from the previous job that this one never sent anything with.
+        tx.flush_carry();
+        let mut carry = None;
         let result = match result {
             Ok(_) if tx.broken => Err(StoreError::Unavailable(
                 "the connection was lost during the transaction".into(),
             )),
-            Ok(value) if write => tx.commit().map(|()| value),
-            Ok(value) => tx.finish_read().map(|()| value),
+            Ok(value) if write && tx.can_carry() && more() => {
+                let answer = reply.take();
+                carry = Some(tx.take_carry(Box::new(move |committed| {
+                    if let Some(answer) = answer {
+                        answer.send(committed.map(|()| value));
+                    }
+                })));
+                Ok(None)
+            }
+            Ok(value) if write => tx.commit().map(|()| Some(value)),
+            Ok(value) => tx.finish_read().map(|()| Some(value)),
             Err(e) => {
                 tx.rollback();
                 Err(e)
             }
         };
-        pool.count_trips(tx.trips);
-        (result, tx.broken)
+        r.pool.count_trips(tx.trips);
+        (result, tx.broken, carry)
     };
-    if broken || conn.is_closed() {
-        drop(conn);
-    } else {
-        pool.put(conn);
+    if let Some(carry) = carry {
+        slot.held = Some((conn, carry));
+        return;
     }
-    result
+    // The connection goes back first: a requester that sends its next job as soon as it has
+    // this answer finds it in the pool (with its prepared statements), not a fresh one.
+    r.give_back(conn, broken);
+    if let Some(reply) = reply {
+        reply.send(result.and_then(|value| {
+            value.ok_or_else(|| StoreError::Backend("the job result went missing".into()))
+        }));
+    }
 }
 
 #[async_trait]
@@ -303,13 +397,10 @@ impl Database for PgDb {
 
     async fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        // Let running transactions finish (bounded wait): take every permit, then close.
-        let _ = tokio::time::timeout(
-            self.acquire_timeout,
-            self.permits.acquire_many(self.pool_size),
-        )
-        .await;
-        self.permits.close();
+        // Let submitted transactions finish (bounded wait), then close.
+        let exec = self.exec.clone();
+        let timeout = self.acquire_timeout;
+        let _ = tokio::task::spawn_blocking(move || exec.drain(timeout)).await;
         self.pool.close();
         let idle = self.pool.take_idle();
         let _ = tokio::task::spawn_blocking(move || drop(idle)).await;

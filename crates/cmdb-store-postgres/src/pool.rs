@@ -1,5 +1,5 @@
-//! A small bounded pool of connections (each a tokio-postgres client on its own private runtime,
-//! used synchronously: see `tx::Conn`).
+//! A small bounded pool of connections (each a blocking protocol connection: see `tx::Conn` and
+//! `wire.rs`).
 //!
 //! Bounding is done by the caller with a semaphore (one permit per connection), so this module
 //! only keeps idle connections and makes new ones on demand. A connection that saw a
@@ -88,7 +88,8 @@ impl Pool {
         self.closed.store(true, Ordering::Release);
     }
 
-    /// Takes every idle connection (to be dropped off the async runtime).
+    /// Takes every idle connection (to be dropped off the async runtime: dropping one writes
+    /// its Terminate message).
     pub(crate) fn take_idle(&self) -> Vec<Conn> {
         std::mem::take(&mut *self.idle.lock())
     }
@@ -96,8 +97,8 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        // Dropping a connection blocks on its private runtime, which panics on an async runtime
-        // thread: drop them on a plain thread.
+        // Dropping a connection writes to its socket (blocking, if briefly): not on an async
+        // runtime thread.
         let idle = self.take_idle();
         if !idle.is_empty() {
             let _ = std::thread::Builder::new()

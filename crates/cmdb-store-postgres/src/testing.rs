@@ -58,8 +58,8 @@ impl Drop for TestDatabase {
         }
         let admin = self.admin_url.clone();
         let name = self.name.clone();
-        // A connection blocks on its private runtime, which must not happen on an async runtime
-        // thread; a plain thread is safe everywhere (in a test, in a runtime, during unwinding).
+        // A connection blocks on its socket, which an async runtime thread must not; a plain
+        // thread is safe everywhere (in a test, in a runtime, during unwinding).
         let joined = std::thread::spawn(move || drop_database(&admin, &name)).join();
         match joined {
             Ok(Ok(())) => {}
@@ -90,7 +90,7 @@ pub async fn create_test_database(admin_url: &str) -> Result<(String, TestDataba
     let admin = admin_url.to_string();
     let create_name = name.clone();
     tokio::task::spawn_blocking(move || {
-        let conn = admin_client(&admin)?;
+        let mut conn = admin_client(&admin)?;
         conn.batch_execute(&format!("CREATE DATABASE \"{create_name}\""))
             .map_err(|e| StoreError::Backend(format!("CREATE DATABASE failed: {}", describe(&e))))
     })
@@ -121,7 +121,7 @@ fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
     {
         return Err(StoreError::Backend(format!("refusing to drop {name:?}")));
     }
-    let conn = admin_client(admin_url)?;
+    let mut conn = admin_client(admin_url)?;
     conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .map_err(|e| StoreError::Backend(format!("DROP DATABASE failed: {}", describe(&e))))
 }

@@ -1,38 +1,39 @@
 //! One PostgreSQL connection inside an open transaction as a [`Tx`]: `?` → `$n` rewriting, the
-//! per-connection prepared-statement cache, deferred statements and their pipelining, value
-//! conversion in both directions, sequences for [`Tx::next_id`], and the mapping of PostgreSQL
-//! errors to [`StoreError`].
+//! per-connection prepared-statement cache, deferred statements and their pipelining, sequences
+//! for [`Tx::next_id`], and the mapping of PostgreSQL errors to [`StoreError`].
 //!
-//! Pipelining: [`Tx::execute_deferred`] only queues the statement (prepared, with its
-//! parameters). The next request that needs the server -- a query, an execute, a batch, a
-//! prepare on a cache miss, a flush, the COMMIT -- is sent right behind the queued statements,
-//! before any response is awaited (their futures are polled together, and tokio-postgres writes
-//! every request it was handed before it reads), so the whole group costs one round trip. Each
-//! request keeps its own Sync message: a failing statement aborts the transaction, every later
-//! one then fails with 25P02, and the first failure is the one reported, so the outcome is the
-//! one of running them one by one. A statement whose parameters do not encode fails before it is
-//! sent; the ones behind it are then not sent at all.
+//! Pipelining: [`Tx::execute_deferred`] only queues the statement (prepared, its parameters
+//! encoded, so a value that does not fit fails right there). The next request that needs the
+//! server -- a query, an execute, a batch, a prepare on a cache miss, a flush, the COMMIT -- is
+//! sent right behind the queued statements in one write with one Sync (see `wire.rs`), so the
+//! whole group costs one round trip and one answer. The first failing statement makes the server skip the rest of the group, and it is
+//! the failure reported, so the outcome is the one of running them one by one and stopping at
+//! the first failure. A synchronous statement whose parameters do not encode is not sent, and
+//! neither is anything behind it.
+//!
+//! BEGIN, COMMIT and ROLLBACK are statements prepared once per connection (when it is made), so
+//! they travel in the same Sync group as the statements around them and cost the server no
+//! parsing.
 
-use std::collections::{HashMap, HashSet};
-use std::error::Error as StdError;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::Poll;
-use std::time::Duration;
+use std::collections::HashMap;
 
-use bytes::{BufMut, BytesMut};
+use bytes::Bytes;
 use cmdb_domain::DomainError;
 use cmdb_store::ops::schema_cache::SchemaCache;
 use cmdb_store::{Dialect, Row, SqlValue, StoreError, Tx};
-use parking_lot::RwLock;
-use serde_json::Value;
-use tokio::runtime::Runtime;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls, Statement};
+use tokio_postgres::Config;
 
+use crate::ids::Sequences;
 use crate::pool::Pool;
+use crate::wire::{self, Outcome, Request, Response, Statement, Wire, WireError};
+
+/// BEGIN of a write job.
+pub(crate) const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE";
+/// BEGIN of a read job.
+pub(crate) const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+const COMMIT: &str = "COMMIT";
+const ROLLBACK: &str = "ROLLBACK";
 
 /// Most prepared statements kept per connection; the cache is emptied when it is full (compiled
 /// filters produce many one-off statement texts, so an unbounded cache would grow forever).
@@ -41,9 +42,6 @@ const STATEMENT_CACHE: usize = 512;
 /// Most deferred statements queued before they are sent anyway: bounds the memory a long job
 /// holds in parameters, not the number of round trips that matter.
 const QUEUE_LIMIT: usize = 256;
-
-/// How long dropping a connection waits for its Terminate message to be written.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Advisory-lock namespace (first key of the two-key form) of this backend: "CMDB".
 pub(crate) const LOCK_NAMESPACE: i32 = 0x434d_4442;
@@ -55,177 +53,111 @@ const LOCK_SEQUENCE_NAMESPACE: i32 = 0x434d_4453;
 /// Prefix of the PostgreSQL sequence behind `next_id(name)`.
 pub(crate) const SEQUENCE_PREFIX: &str = "cmdb_id_";
 
-/// A pooled connection: a tokio-postgres client, the private current-thread runtime that drives
-/// its connection task, and what is cached for it.
-///
-/// Every call is `runtime.block_on(..)`, which also runs the connection task (what the
-/// synchronous `postgres` crate does inside, but with the client in hand several requests can be
-/// in flight at once). `block_on` panics on a thread that is running async tasks; connections
-/// are only used and dropped on `spawn_blocking` threads and plain threads, which carry a runtime
-/// handle but are not inside a runtime for that purpose.
+/// A pooled connection: the protocol connection (blocking; used on `spawn_blocking` threads and
+/// plain threads) and what is cached for it.
 pub(crate) struct Conn {
-    // Fields drop in order: the client first, which closes the request channel, then the driver
-    // lets the connection task send Terminate and end.
-    client: Client,
+    wire: Wire,
     /// Prepared statements by the caller's SQL text (with `?` placeholders).
     statements: HashMap<String, Statement>,
-    driver: Driver,
-}
-
-struct Driver {
-    runtime: Runtime,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            // The timer is made inside `block_on`: it belongs to this runtime, not to whatever
-            // runtime (if any) the dropping thread has a handle of.
-            let _ = self
-                .runtime
-                .block_on(async { tokio::time::timeout(CLOSE_WAIT, task).await });
-        }
-    }
+    /// BEGIN (write, read), COMMIT, ROLLBACK, prepared when the connection was made.
+    control: [Statement; 4],
 }
 
 impl Conn {
-    /// A fresh connection (blocking).
+    /// A fresh connection (blocking), with the transaction-control statements prepared.
     pub(crate) fn connect(config: &Config) -> Result<Conn, StoreError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Backend(format!("cannot start a connection runtime: {e}")))?;
         // Whatever stops us from connecting (refused, starting up, shut down, bad password)
         // means the database cannot be used right now.
-        let (client, connection) = runtime.block_on(config.connect(NoTls)).map_err(|e| {
-            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", describe(&e)))
-        })?;
-        let task = runtime.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %describe(&e), "PostgreSQL connection ended");
+        let unavailable = |e: WireError| {
+            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", e.describe()))
+        };
+        let mut wire = Wire::connect(config).map_err(unavailable)?;
+        let texts = [BEGIN_WRITE, BEGIN_READ, COMMIT, ROLLBACK];
+        let requests: Vec<Request<'_>> = texts.iter().map(|t| Request::Prepare(t)).collect();
+        let mut prepared = Vec::with_capacity(texts.len());
+        for outcome in wire.round_trip(&requests) {
+            match outcome {
+                Some(Ok(Response::Prepared(st))) => prepared.push(st),
+                Some(Err(e)) => return Err(unavailable(e)),
+                _ => {
+                    return Err(StoreError::Unavailable(
+                        "cannot connect to PostgreSQL: preparing BEGIN failed".into(),
+                    ))
+                }
             }
-        });
+        }
+        let control: [Statement; 4] = prepared.try_into().map_err(|_| unexpected())?;
         Ok(Conn {
-            client,
+            wire,
             statements: HashMap::new(),
-            driver: Driver {
-                runtime,
-                task: Some(task),
-            },
+            control,
         })
     }
 
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.driver.runtime.block_on(future)
+    /// The prepared statement of a transaction-control text.
+    fn control(&self, sql: &str) -> Option<&Statement> {
+        let i = match sql {
+            BEGIN_WRITE => 0,
+            BEGIN_READ => 1,
+            COMMIT => 2,
+            ROLLBACK => 3,
+            _ => return None,
+        };
+        self.control.get(i)
     }
 
     /// Runs `;`-separated statements without parameters (blocking).
-    pub(crate) fn batch_execute(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
-        self.block_on(self.client.batch_execute(sql))
+    pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<(), WireError> {
+        match self.wire.round_trip(&[Request::Batch(sql)]).pop().flatten() {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e),
+            None => Err(WireError::Protocol("the query was not run".into())),
+        }
     }
 
-    /// The connection task ended (the server closed the connection or it broke).
+    /// Runs a transaction-control statement (blocking).
+    fn run_control(&mut self, sql: &'static str) -> Result<(), WireError> {
+        let Some(st) = self.control(sql).cloned() else {
+            return self.batch_execute(sql);
+        };
+        match self
+            .wire
+            .round_trip(&[Request::Execute(&st, &[])])
+            .pop()
+            .flatten()
+        {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e),
+            None => Err(WireError::Protocol("the statement was not run".into())),
+        }
+    }
+
+    /// A connection-level failure was seen: the connection must be dropped.
     pub(crate) fn is_closed(&self) -> bool {
-        self.client.is_closed()
+        self.wire.is_closed()
     }
 }
 
-/// Sequence names known to exist (committed), shared by all connections of a database.
-pub(crate) type KnownSequences = Arc<RwLock<HashSet<String>>>;
+/// A finished write job whose COMMIT has not been sent yet: it rides with the first round trip
+/// of the next job on the same connection (see `lib.rs` for when), and `finish` delivers its
+/// outcome once that round trip is answered.
+pub(crate) struct Carry {
+    /// Its deferred statements not sent yet.
+    queue: Vec<Deferred>,
+    /// Receives the outcome of the COMMIT (and of the statements ahead of it).
+    finish: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
 
 /// A statement queued by [`Tx::execute_deferred`].
 struct Deferred {
-    /// The caller's SQL text (to prepare it again on a replacement connection).
-    sql: String,
     statement: Statement,
-    params: Vec<SqlValue>,
+    /// Its parameters, encoded when it was queued (see [`wire::encode_params`]).
+    params: Bytes,
     on_unique: Option<DomainError>,
 }
 
-/// One request of a round trip.
-enum Request<'a> {
-    Prepare(&'a str),
-    Query(&'a Statement, &'a [SqlValue]),
-    Execute(&'a Statement, &'a [SqlValue]),
-    Batch(&'a str),
-}
-
-/// The answer to a [`Request`].
-enum Response {
-    Prepared(Statement),
-    Rows(Vec<tokio_postgres::Row>),
-    Count(u64),
-    Done,
-}
-
-type InFlight<'a> = Pin<Box<dyn Future<Output = Result<Response, tokio_postgres::Error>> + 'a>>;
-
-/// The request as a future; nothing is sent before it is first polled.
-fn request<'a>(client: &'a Client, request: Request<'a>) -> InFlight<'a> {
-    match request {
-        Request::Prepare(sql) => {
-            Box::pin(async move { client.prepare(sql).await.map(Response::Prepared) })
-        }
-        Request::Query(st, params) => Box::pin(async move {
-            let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
-            client.query(st, &as_refs(&bound)).await.map(Response::Rows)
-        }),
-        Request::Execute(st, params) => Box::pin(async move {
-            client
-                .execute_raw(st, params.iter().map(Param))
-                .await
-                .map(Response::Count)
-        }),
-        Request::Batch(sql) => {
-            Box::pin(async move { client.batch_execute(sql).await.map(|()| Response::Done) })
-        }
-    }
-}
-
-type Outcome = Option<Result<Response, tokio_postgres::Error>>;
-
-/// Runs the requests in order as one pipeline: all of them are polled (so sent) before any
-/// response is awaited. A request that completes on its first poll failed before it was sent
-/// (its parameters did not encode, or the connection is closed): the requests behind it are then
-/// never polled, so never sent, and their outcome is `None`.
-async fn pipeline(mut requests: Vec<InFlight<'_>>) -> Vec<Outcome> {
-    let mut outcomes: Vec<Outcome> = requests.iter().map(|_| None).collect();
-    let mut started = 0;
-    let mut stopped = false;
-    std::future::poll_fn(|cx| {
-        let mut waiting = false;
-        for (i, (req, out)) in requests.iter_mut().zip(outcomes.iter_mut()).enumerate() {
-            if out.is_some() {
-                continue;
-            }
-            let first_poll = i >= started;
-            if first_poll {
-                if stopped {
-                    break;
-                }
-                started = i + 1;
-            }
-            match req.as_mut().poll(cx) {
-                Poll::Ready(result) => {
-                    stopped |= first_poll && result.is_err();
-                    *out = Some(result);
-                }
-                Poll::Pending => waiting = true,
-            }
-        }
-        if waiting {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outcomes
-}
-
 /// A deferred statement's failure, with its unique violation reported as the caller asked.
-fn deferred_err(e: tokio_postgres::Error, on_unique: Option<DomainError>) -> StoreError {
+fn deferred_err(e: WireError, on_unique: Option<DomainError>) -> StoreError {
     match (map_err(e), on_unique) {
         (StoreError::UniqueViolation { .. }, Some(domain)) => StoreError::Domain(domain),
         (other, _) => other,
@@ -256,7 +188,7 @@ enum Trip {
 /// [`PgTx::finish_read`].
 pub(crate) struct PgTx<'c> {
     conn: &'c mut Conn,
-    sequences: &'c KnownSequences,
+    sequences: &'c Sequences,
     cache: Option<&'c SchemaCache>,
     /// The BEGIN statement, until it has been sent.
     begin: Option<&'static str>,
@@ -265,6 +197,11 @@ pub(crate) struct PgTx<'c> {
     recover: Option<&'c Pool>,
     /// Deferred statements not sent yet, in order.
     queue: Vec<Deferred>,
+    /// Sequences this transaction created (they vanish if it rolls back, so their values are
+    /// never kept for other transactions).
+    created: Vec<String>,
+    /// The previous job's pending COMMIT, sent ahead of this transaction's first round trip.
+    pub(crate) carry: Option<Carry>,
     /// A statement failed: the transaction may be in the aborted state.
     pub(crate) failed: bool,
     /// The connection is unusable (a connection-level error was seen).
@@ -280,7 +217,7 @@ impl<'c> PgTx<'c> {
         conn: &'c mut Conn,
         begin: &'static str,
         recover: Option<&'c Pool>,
-        sequences: &'c KnownSequences,
+        sequences: &'c Sequences,
         cache: Option<&'c SchemaCache>,
     ) -> Self {
         Self {
@@ -290,13 +227,15 @@ impl<'c> PgTx<'c> {
             begin: Some(begin),
             recover,
             queue: Vec::new(),
+            created: Vec::new(),
+            carry: None,
             failed: false,
             broken: false,
             trips: 0,
         }
     }
 
-    fn note<T>(&mut self, r: Result<T, tokio_postgres::Error>) -> Result<T, StoreError> {
+    fn note<T>(&mut self, r: Result<T, WireError>) -> Result<T, StoreError> {
         r.map_err(|e| self.note_err(map_err(e)))
     }
 
@@ -318,7 +257,12 @@ impl<'c> PgTx<'c> {
     /// discards the connection (its session state is unknown).
     fn send(&mut self, queued: bool, last: Option<Request<'_>>) -> Trip {
         let begin = self.begin;
-        if begin.is_none() && (!queued || self.queue.is_empty()) && last.is_none() {
+        let carry = self.carry.take();
+        if carry.is_none()
+            && begin.is_none()
+            && (!queued || self.queue.is_empty())
+            && last.is_none()
+        {
             return Trip::Done(None, None);
         }
         let queue = if queued {
@@ -326,21 +270,60 @@ impl<'c> PgTx<'c> {
         } else {
             Vec::new()
         };
-        let conn = &*self.conn;
-        let mut requests: Vec<InFlight<'_>> = Vec::with_capacity(queue.len() + 2);
-        if let Some(begin) = begin {
-            requests.push(request(&conn.client, Request::Batch(begin)));
+        let begin_statement = begin.and_then(|b| self.conn.control(b)).cloned();
+        let commit_statement = carry
+            .as_ref()
+            .and_then(|_| self.conn.control(COMMIT))
+            .cloned();
+        let carried = carry.as_ref().map_or(0, |c| c.queue.len() + 2);
+        let mut requests: Vec<Request<'_>> = Vec::with_capacity(carried + queue.len() + 2);
+        if let Some(c) = &carry {
+            // The previous job's statements and COMMIT, in a Sync group of their own: this
+            // transaction's requests run after it whatever its outcome.
+            for d in &c.queue {
+                requests.push(Request::ExecuteEncoded(&d.statement, &d.params));
+            }
+            requests.push(match &commit_statement {
+                Some(st) => Request::Execute(st, &[]),
+                None => Request::Batch(COMMIT),
+            });
+            requests.push(Request::Sync);
+        }
+        match (begin, &begin_statement) {
+            (_, Some(st)) => requests.push(Request::Execute(st, &[])),
+            (Some(sql), None) => requests.push(Request::Batch(sql)),
+            (None, None) => {}
         }
         for d in &queue {
-            requests.push(request(
-                &conn.client,
-                Request::Execute(&d.statement, &d.params),
-            ));
+            requests.push(Request::ExecuteEncoded(&d.statement, &d.params));
         }
         let with_last = last.is_some();
-        requests.extend(last.map(|r| request(&conn.client, r)));
-        let mut outcomes = conn.block_on(pipeline(requests)).into_iter();
+        requests.extend(last);
+        let outcomes = self.conn.wire.round_trip(&requests);
+        drop(requests);
+        let mut outcomes = outcomes.into_iter();
         self.trips += 1;
+        if let Some(carry) = carry {
+            let answers: Vec<Outcome> = outcomes.by_ref().take(carried).collect();
+            if !self.finish_carry(carry, answers) {
+                if self.broken {
+                    return Trip::Done(
+                        Some(
+                            self.note_err(StoreError::Unavailable(
+                                "the connection was lost".into(),
+                            )),
+                        ),
+                        None,
+                    );
+                }
+                // Nothing of this transaction ran (its BEGIN met the previous transaction
+                // aborted, or was not sent): send it again, now on its own.
+                if queued {
+                    self.queue = queue;
+                }
+                return self.send(queued, last);
+            }
+        }
         let recover = self.recover.take();
         if begin.is_some() {
             self.begin = None;
@@ -387,28 +370,106 @@ impl<'c> PgTx<'c> {
         Trip::Done(first, last)
     }
 
+    /// Delivers the outcome of a carried COMMIT from the answers to its part of a round trip
+    /// (its statements, the COMMIT, the Sync). Returns false when what followed it in the round
+    /// trip did not run: the connection broke, or the COMMIT did not run (a statement ahead of
+    /// it failed, or was not sent), so the previous transaction was still open -- it is rolled
+    /// back here -- and the BEGIN behind it failed or was not sent, and it must be sent again. A
+    /// COMMIT that ran and failed ended its transaction; what followed ran normally.
+    fn finish_carry(&mut self, carry: Carry, answers: Vec<Outcome>) -> bool {
+        let Carry { mut queue, finish } = carry;
+        let mut answers = answers.into_iter();
+        let mut first = None;
+        for (d, outcome) in queue.iter_mut().zip(answers.by_ref()) {
+            if first.is_some() {
+                continue;
+            }
+            first = match outcome {
+                Some(Ok(_)) => None,
+                Some(Err(e)) => Some(deferred_err(e, d.on_unique.take())),
+                None => Some(not_sent()),
+            };
+        }
+        let committed = answers.next().flatten();
+        let ran = committed.is_some();
+        let result = match (first, committed) {
+            (None, Some(Ok(_))) => Ok(()),
+            (None, Some(Err(e))) => Err(self.commit_lost(map_err(e))),
+            (None, None) => {
+                Err(self.commit_lost(StoreError::Unavailable("the COMMIT was not sent".into())))
+            }
+            (Some(e @ StoreError::Unavailable(_)), _) => Err(self.commit_lost(e)),
+            (Some(e), _) => Err(e),
+        };
+        let failed = result.is_err();
+        finish(result);
+        if self.broken {
+            return false;
+        }
+        if !failed || ran {
+            return true;
+        }
+        self.trips += 1;
+        if self.conn.run_control(ROLLBACK).is_err() {
+            self.broken = true;
+        }
+        false
+    }
+
+    /// Sends a carried COMMIT that this transaction has not sent with anything (its job is
+    /// over, or about to end without a round trip of its own).
+    pub(crate) fn flush_carry(&mut self) {
+        if self.carry.is_none() {
+            return;
+        }
+        if self.broken {
+            if let Some(carry) = self.carry.take() {
+                (carry.finish)(Err(StoreError::Unavailable(
+                    "connection lost before COMMIT; the write was not applied".into(),
+                )));
+            }
+            return;
+        }
+        // Only the carried part: this transaction's BEGIN stays unsent.
+        let begin = self.begin.take();
+        let _ = self.send(false, None);
+        self.begin = begin;
+    }
+
+    /// True when this write may leave its COMMIT to ride with the next job's first round trip:
+    /// its transaction is open on the server and healthy, and it carries nothing itself.
+    pub(crate) fn can_carry(&self) -> bool {
+        self.begin.is_none() && !self.failed && !self.broken && self.carry.is_none()
+    }
+
+    /// Takes this (finished, [`PgTx::can_carry`]) write out as a [`Carry`].
+    pub(crate) fn take_carry(
+        &mut self,
+        finish: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    ) -> Carry {
+        Carry {
+            queue: std::mem::take(&mut self.queue),
+            finish,
+        }
+    }
+
     /// Replaces the (dead) connection by a fresh one and prepares the queued statements there.
     fn reconnect(&mut self, pool: &Pool) -> Result<(), StoreError> {
         pool.discard_idle(1);
         *self.conn = pool.connect()?;
+        // Same text, same types: the encoded parameters stay valid. (The new connection's cache
+        // fills again on first use.)
         let texts: Vec<String> = self
             .queue
             .iter()
-            .map(|d| rewrite_placeholders(&d.sql))
+            .map(|d| d.statement.text().to_string())
             .collect();
-        let conn = &*self.conn;
-        let requests = texts
-            .iter()
-            .map(|sql| request(&conn.client, Request::Prepare(sql)))
-            .collect();
-        let outcomes = conn.block_on(pipeline(requests));
+        let requests: Vec<Request<'_>> = texts.iter().map(|sql| Request::Prepare(sql)).collect();
+        let outcomes = self.conn.wire.round_trip(&requests);
         self.trips += 1;
         for (d, outcome) in self.queue.iter_mut().zip(outcomes) {
             match outcome {
-                Some(Ok(Response::Prepared(st))) => {
-                    self.conn.statements.insert(d.sql.clone(), st.clone());
-                    d.statement = st;
-                }
+                Some(Ok(Response::Prepared(st))) => d.statement = st,
                 Some(Err(e)) => return Err(map_err(e)),
                 _ => return Err(unexpected()),
             }
@@ -438,8 +499,10 @@ impl<'c> PgTx<'c> {
                 Some(Response::Prepared(st)) => {
                     if self.conn.statements.len() >= STATEMENT_CACHE {
                         // Queued statements keep their own handle: they stay prepared until
-                        // sent.
-                        self.conn.statements.clear();
+                        // sent (the server copy is closed once nothing holds it).
+                        for (_, old) in self.conn.statements.drain() {
+                            self.conn.wire.retire(old);
+                        }
                     }
                     self.conn.statements.insert(sql.to_string(), st.clone());
                     return Ok(st);
@@ -532,7 +595,12 @@ impl<'c> PgTx<'c> {
                 )));
             }
         }
-        let (first, committed) = match self.send(true, Some(Request::Batch("COMMIT"))) {
+        let commit = self.conn.control(COMMIT).cloned();
+        let request = match &commit {
+            Some(st) => Request::Execute(st, &[]),
+            None => Request::Batch(COMMIT),
+        };
+        let (first, committed) = match self.send(true, Some(request)) {
             Trip::Done(first, committed) => (first, committed),
             // Not reachable: only a first round trip is repeated, and it never carries COMMIT.
             Trip::Reconnected => (
@@ -589,15 +657,11 @@ impl<'c> PgTx<'c> {
         self.queue.clear();
         if self.begin.is_none() && !self.broken {
             self.trips += 1;
-            if self.conn.batch_execute("ROLLBACK").is_err() {
+            if self.conn.run_control(ROLLBACK).is_err() {
                 self.broken = true;
             }
         }
     }
-}
-
-fn as_refs<'a>(params: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
-    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
 impl Tx for PgTx<'_> {
@@ -606,20 +670,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
-        let rows = match self.run(sql, params, |st, p| Request::Query(st, p))? {
-            Response::Rows(rows) => rows,
-            _ => return Err(self.note_err(unexpected())),
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut cells = Vec::with_capacity(row.len());
-            for i in 0..row.len() {
-                let cell = row.try_get::<_, Cell>(i);
-                cells.push(self.note(cell)?.0);
-            }
-            out.push(cells);
+        match self.run(sql, params, |st, p| Request::Query(st, p))? {
+            Response::Rows(rows) => Ok(rows),
+            _ => Err(self.note_err(unexpected())),
         }
-        Ok(out)
     }
 
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
@@ -637,8 +691,9 @@ impl Tx for PgTx<'_> {
         }
     }
 
-    /// Queues the statement (prepared now, so a wrong statement or parameter count fails here)
-    /// to be sent with the next request of this transaction.
+    /// Queues the statement (prepared and its parameters encoded now, so a wrong statement, a
+    /// wrong parameter count or a value that does not fit fails here) to be sent with the next
+    /// request of this transaction.
     fn execute_deferred(
         &mut self,
         sql: &str,
@@ -647,10 +702,10 @@ impl Tx for PgTx<'_> {
     ) -> Result<(), StoreError> {
         let st = self.statement(sql)?;
         self.check_arity(&st, params)?;
+        let encoded = wire::encode_params(&st, params).map_err(|e| self.note_err(map_err(e)))?;
         self.queue.push(Deferred {
-            sql: sql.to_string(),
             statement: st,
-            params: params.to_vec(),
+            params: encoded,
             on_unique,
         });
         if self.queue.len() >= QUEUE_LIMIT {
@@ -676,22 +731,29 @@ impl Tx for PgTx<'_> {
         self.cache
     }
 
-    /// `nextval` of the sequence `cmdb_id_<name>`: never rolled back, so ids are never reused,
-    /// and no lock is held between transactions. Sequences the migrations did not create are
-    /// created on first use, under an advisory lock so two transactions (or processes) creating
-    /// the same one wait for each other instead of failing, and after checking existence first,
-    /// so the transaction is never put into the aborted state by a missing sequence.
+    /// A value of the sequence `cmdb_id_<name>` (`nextval`, never rolled back, so ids are
+    /// never reused, and no lock is held between transactions). Values are drawn in blocks under
+    /// load and handed out by this process one at a time (see `ids.rs`), so most calls send
+    /// nothing. Sequences the migrations did not create are created on first use, under an
+    /// advisory lock so two transactions (or processes) creating the same one wait for each other
+    /// instead of failing, and after checking existence first, so the transaction is never put
+    /// into the aborted state by a missing sequence.
     fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError> {
         if !is_ident(sequence) || sequence.len() > 40 {
             return Err(StoreError::Backend(format!(
                 "invalid sequence name {sequence:?}"
             )));
         }
+        if let Some(id) = self.sequences.take(sequence) {
+            return Ok(id);
+        }
         let seq = format!("{SEQUENCE_PREFIX}{sequence}");
-        let known = self.sequences.read().contains(sequence);
-        if !known {
+        let created_here = self.created.iter().any(|c| c == sequence);
+        let mut known = !created_here && self.sequences.is_known(sequence);
+        if !known && !created_here {
             if self.sequence_exists(&seq)? {
-                self.sequences.write().insert(sequence.to_string());
+                self.sequences.set_known(sequence);
+                known = true;
             } else {
                 self.query(
                     "SELECT 1 FROM pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(CAST(? AS TEXT)))",
@@ -702,13 +764,34 @@ impl Tx for PgTx<'_> {
                 )?;
                 // Not cached as known: the creation commits only with this transaction.
                 self.execute_batch(&format!("CREATE SEQUENCE IF NOT EXISTS {seq}"))?;
+                self.created.push(sequence.to_string());
             }
         }
-        let rows = self.query("SELECT nextval(CAST(? AS TEXT))", &[SqlValue::Text(seq)])?;
-        rows.first()
-            .and_then(|r| r.first())
-            .and_then(SqlValue::as_i64)
-            .ok_or_else(|| StoreError::Backend("sequence returned no value".into()))
+        // Values are kept for other transactions only from a sequence that exists committed:
+        // one created by this transaction disappears if it rolls back, and would hand the same
+        // values out again when created anew.
+        let block = if known {
+            self.sequences.next_block(sequence)
+        } else {
+            1
+        };
+        let rows = self.query(
+            "SELECT nextval(CAST(? AS TEXT)) FROM generate_series(1, CAST(? AS INTEGER))",
+            &[SqlValue::Text(seq), SqlValue::Int(block)],
+        )?;
+        let mut ids = rows
+            .iter()
+            .map(|r| r.first().and_then(SqlValue::as_i64))
+            .collect::<Option<Vec<i64>>>()
+            .unwrap_or_default()
+            .into_iter();
+        let id = ids
+            .next()
+            .ok_or_else(|| StoreError::Backend("sequence returned no value".into()))?;
+        if known {
+            self.sequences.give(sequence, ids);
+        }
+        Ok(id)
     }
 }
 
@@ -760,308 +843,36 @@ pub(crate) fn rewrite_placeholders(sql: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parameters
-
-/// A [`SqlValue`] bound in the form the prepared statement's parameter type needs.
-#[derive(Debug)]
-struct Param<'a>(&'a SqlValue);
-
-type BoxError = Box<dyn StdError + Sync + Send>;
-
-fn is_text_type(ty: &Type) -> bool {
-    matches!(
-        *ty,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
-    )
-}
-
-fn kind_of(v: &SqlValue) -> &'static str {
-    match v {
-        SqlValue::Null => "NULL",
-        SqlValue::Int(_) => "an integer",
-        SqlValue::Float(_) => "a float",
-        SqlValue::Text(_) => "text",
-        SqlValue::Bool(_) => "a boolean",
-        SqlValue::Json(_) => "JSON",
-    }
-}
-
-fn mismatch(v: &SqlValue, ty: &Type) -> BoxError {
-    format!(
-        "cannot bind {} to a parameter of type {} (cast the placeholder in the SQL)",
-        kind_of(v),
-        ty
-    )
-    .into()
-}
-
-fn int_to(v: i64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-    match *ty {
-        Type::INT8 => v.to_sql(ty, out),
-        Type::INT4 => i32::try_from(v)
-            .map_err(|_| format!("{v} does not fit a parameter of type int4"))?
-            .to_sql(ty, out),
-        Type::INT2 => i16::try_from(v)
-            .map_err(|_| format!("{v} does not fit a parameter of type int2"))?
-            .to_sql(ty, out),
-        _ => Err(format!("not an integer type: {ty}").into()),
-    }
-}
-
-fn is_int_type(ty: &Type) -> bool {
-    matches!(*ty, Type::INT8 | Type::INT4 | Type::INT2)
-}
-
-fn float_to(v: f64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-    match *ty {
-        Type::FLOAT8 => v.to_sql(ty, out),
-        // Narrowing to float4 is what the column asked for.
-        Type::FLOAT4 => (v as f32).to_sql(ty, out),
-        _ => Err(format!("not a float type: {ty}").into()),
-    }
-}
-
-fn text_to(s: &str, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-    // The binary text format is the UTF-8 bytes for every text-like type (also `unknown`,
-    // which `String::to_sql` refuses).
-    if s.contains('\0') {
-        return Err("text parameters cannot contain NUL characters".into());
-    }
-    let _ = ty;
-    out.put_slice(s.as_bytes());
-    Ok(IsNull::No)
-}
-
-/// A whole-number float as an integer, when exact.
-fn exact_int(f: f64) -> Option<i64> {
-    (f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f))
-        .then_some(f as i64)
-}
-
-impl ToSql for Param<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        let v = self.0;
-        let json = matches!(*ty, Type::JSON | Type::JSONB);
-        match v {
-            // A NULL fits every parameter type; the server typed it at prepare time.
-            SqlValue::Null => Ok(IsNull::Yes),
-            SqlValue::Int(i) => match ty {
-                t if is_int_type(t) => int_to(*i, t, out),
-                &Type::FLOAT8 | &Type::FLOAT4 => float_to(*i as f64, ty, out),
-                &Type::BOOL if *i == 0 || *i == 1 => (*i == 1).to_sql(ty, out),
-                t if is_text_type(t) => text_to(&i.to_string(), t, out),
-                _ if json => Value::from(*i).to_sql(ty, out),
-                _ => Err(mismatch(v, ty)),
-            },
-            SqlValue::Float(f) => match ty {
-                &Type::FLOAT8 | &Type::FLOAT4 => float_to(*f, ty, out),
-                t if is_int_type(t) => match exact_int(*f) {
-                    Some(i) => int_to(i, t, out),
-                    None => {
-                        Err(format!("{f} is not a whole number for a parameter of type {t}").into())
-                    }
-                },
-                t if is_text_type(t) => text_to(&f.to_string(), t, out),
-                _ if json => match serde_json::Number::from_f64(*f) {
-                    Some(n) => Value::Number(n).to_sql(ty, out),
-                    None => Err(format!("{f} has no JSON representation").into()),
-                },
-                _ => Err(mismatch(v, ty)),
-            },
-            SqlValue::Text(s) => match ty {
-                t if is_text_type(t) => text_to(s, t, out),
-                // Text bound to a JSON parameter is JSON text, as the SQLite backend stores it
-                // (the same rule as `SqlValue::to_json`): parsed, or refused.
-                _ if json => match serde_json::from_str::<Value>(s) {
-                    Ok(doc) => doc.to_sql(ty, out),
-                    Err(e) => Err(format!(
-                        "text bound to a {ty} parameter is not JSON ({e}); bind SqlValue::Json"
-                    )
-                    .into()),
-                },
-                _ => Err(mismatch(v, ty)),
-            },
-            SqlValue::Bool(b) => match ty {
-                &Type::BOOL => b.to_sql(ty, out),
-                t if is_int_type(t) => int_to(i64::from(*b), t, out),
-                t if is_text_type(t) => text_to(if *b { "true" } else { "false" }, t, out),
-                _ if json => Value::Bool(*b).to_sql(ty, out),
-                _ => Err(mismatch(v, ty)),
-            },
-            SqlValue::Json(doc) => match (ty, doc) {
-                _ if json => doc.to_sql(ty, out),
-                // JSON text, as the SQLite backend binds it.
-                (t, _) if is_text_type(t) => text_to(&doc.to_string(), t, out),
-                (t, Value::Number(n)) if is_int_type(t) => {
-                    match n.as_i64().or_else(|| n.as_f64().and_then(exact_int)) {
-                        Some(i) => int_to(i, t, out),
-                        None => Err(format!(
-                            "{n} is not a whole number for a parameter of type {t}"
-                        )
-                        .into()),
-                    }
-                }
-                (&Type::FLOAT8 | &Type::FLOAT4, Value::Number(n)) => {
-                    float_to(n.as_f64().unwrap_or(f64::NAN), ty, out)
-                }
-                (&Type::BOOL, Value::Bool(b)) => b.to_sql(ty, out),
-                _ => Err(mismatch(v, ty)),
-            },
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    tokio_postgres::types::to_sql_checked!();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Result cells
-
-/// One result cell decoded by its column type.
-struct Cell(SqlValue);
-
-impl<'a> FromSql<'a> for Cell {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
-        Ok(Cell(match *ty {
-            Type::INT8 => SqlValue::Int(i64::from_sql(ty, raw)?),
-            Type::INT4 => SqlValue::Int(i64::from(i32::from_sql(ty, raw)?)),
-            Type::INT2 => SqlValue::Int(i64::from(i16::from_sql(ty, raw)?)),
-            Type::OID | Type::REGCLASS => SqlValue::Int(i64::from(u32::from_sql(&Type::OID, raw)?)),
-            Type::FLOAT8 => SqlValue::Float(f64::from_sql(ty, raw)?),
-            Type::FLOAT4 => SqlValue::Float(f64::from(f32::from_sql(ty, raw)?)),
-            Type::NUMERIC => SqlValue::Float(numeric_to_f64(raw)?),
-            Type::BOOL => SqlValue::Bool(bool::from_sql(ty, raw)?),
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
-                SqlValue::Text(std::str::from_utf8(raw)?.to_string())
-            }
-            Type::CHAR => SqlValue::Text(char::from(i8::from_sql(ty, raw)? as u8).to_string()),
-            Type::JSON | Type::JSONB => SqlValue::Json(Value::from_sql(ty, raw)?),
-            Type::VOID => SqlValue::Null,
-            _ => return Err(format!("unsupported result column type {ty}").into()),
-        }))
-    }
-
-    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
-        Ok(Cell(SqlValue::Null))
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
-
-/// The binary `numeric` format (base-10000 digits) as the nearest double.
-fn numeric_to_f64(raw: &[u8]) -> Result<f64, BoxError> {
-    let word = |i: usize| -> Result<i16, BoxError> {
-        raw.get(i..i + 2)
-            .map(|b| i16::from_be_bytes([b[0], b[1]]))
-            .ok_or_else(|| "truncated numeric".into())
-    };
-    let ndigits = word(0)?.max(0) as usize;
-    let weight = i32::from(word(2)?);
-    let sign = word(4)? as u16;
-    match sign {
-        0xC000 => return Ok(f64::NAN),
-        0xD000 => return Ok(f64::INFINITY),
-        0xF000 => return Ok(f64::NEG_INFINITY),
-        _ => {}
-    }
-    // Exact enough: the decimal text is parsed once, avoiding accumulated rounding.
-    let mut text = String::new();
-    if sign == 0x4000 {
-        text.push('-');
-    }
-    text.push_str("0.");
-    for i in 0..ndigits {
-        text.push_str(&format!("{:04}", word(8 + 2 * i)?));
-    }
-    if ndigits == 0 {
-        text.push('0');
-    }
-    text.push_str(&format!("e{}", 4 * (weight + 1)));
-    Ok(text.parse::<f64>()?)
-}
-
-// ---------------------------------------------------------------------------------------------
 // Errors
 
-/// True for errors that mean the connection (or the server) is gone, not that the statement
-/// was wrong.
-fn is_connection_error(e: &tokio_postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
-    }
-    if let Some(code) = e.code() {
-        let class = &code.code()[..2];
-        return class == "08"
-            || matches!(
-                *code,
-                SqlState::ADMIN_SHUTDOWN
-                    | SqlState::CRASH_SHUTDOWN
-                    | SqlState::CANNOT_CONNECT_NOW
-                    | SqlState::TOO_MANY_CONNECTIONS
-                    | SqlState::DATABASE_DROPPED
-            );
-    }
-    let mut source = e.source();
-    while let Some(s) = source {
-        if s.downcast_ref::<std::io::Error>().is_some() {
-            return true;
-        }
-        source = s.source();
-    }
-    let text = e.to_string();
-    text.starts_with("error communicating with the server")
-        || text.starts_with("error connecting to server")
-        || text.starts_with("timeout waiting for server")
-        || text.starts_with("unexpected message from server")
-        || text.starts_with("error parsing response from server")
-}
-
-/// Maps a driver error: `unique_violation` becomes [`StoreError::UniqueViolation`] naming the
-/// constraint, `foreign_key_violation` [`StoreError::ForeignKeyViolation`]; lost connections and shutdowns become [`StoreError::Unavailable`]; everything
-/// else is [`StoreError::Backend`] with the SQLSTATE and the server's message.
-pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
-    if let Some(db) = e.as_db_error() {
-        if *db.code() == SqlState::UNIQUE_VIOLATION {
-            let constraint = match (db.constraint(), db.table(), db.column()) {
-                (Some(c), _, _) => c.to_string(),
+/// Maps a protocol error: `unique_violation` becomes [`StoreError::UniqueViolation`] naming the
+/// constraint, `foreign_key_violation` [`StoreError::ForeignKeyViolation`]; lost connections and
+/// shutdowns become [`StoreError::Unavailable`]; everything else is [`StoreError::Backend`] with
+/// the SQLSTATE and the server's message.
+pub(crate) fn map_err(e: WireError) -> StoreError {
+    if let Some(db) = e.db() {
+        if db.code == SqlState::UNIQUE_VIOLATION {
+            let constraint = match (&db.constraint, &db.table, &db.column) {
+                (Some(c), _, _) => c.clone(),
                 (None, Some(t), Some(c)) => format!("{t}.{c}"),
-                _ => db.message().to_string(),
+                _ => db.message.clone(),
             };
             return StoreError::UniqueViolation { constraint };
         }
-        if *db.code() == SqlState::FOREIGN_KEY_VIOLATION {
-            let constraint = db.constraint().unwrap_or_else(|| db.message()).to_string();
+        if db.code == SqlState::FOREIGN_KEY_VIOLATION {
+            let constraint = db.constraint.clone().unwrap_or_else(|| db.message.clone());
             return StoreError::ForeignKeyViolation { constraint };
         }
     }
-    if is_connection_error(&e) {
-        return StoreError::Unavailable(describe(&e));
+    if e.is_connection_error() {
+        return StoreError::Unavailable(e.describe());
     }
-    StoreError::Backend(describe(&e))
+    StoreError::Backend(e.describe())
 }
 
-/// The error with its server detail (the driver's `Display` says only "db error").
-pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut s = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-            if let Some(d) = db.detail() {
-                s.push_str(" (");
-                s.push_str(d);
-                s.push(')');
-            }
-            s
-        }
-        None => match e.source() {
-            Some(src) => format!("{e}: {src}"),
-            None => e.to_string(),
-        },
-    }
+/// The error with its server detail.
+pub(crate) fn describe(e: &WireError) -> String {
+    e.describe()
 }
 
 #[cfg(test)]
@@ -1081,57 +892,5 @@ mod tests {
         assert_eq!(rewrite_placeholders("SELECT 1"), "SELECT 1");
         let many: String = (0..12).map(|_| "?,").collect();
         assert!(rewrite_placeholders(&many).contains("$12,"));
-    }
-
-    #[test]
-    fn numerics_decode() {
-        // 12345.678: ndigits 3, weight 1, sign +, dscale 3, digits 1 2345 6780
-        let mut raw = Vec::new();
-        for w in [3i16, 1, 0, 3, 1, 2345, 6780] {
-            raw.extend_from_slice(&w.to_be_bytes());
-        }
-        assert!((numeric_to_f64(&raw).unwrap() - 12345.678).abs() < 1e-9);
-        // -0.05: ndigits 1, weight -1, sign -, digits 500
-        let mut raw = Vec::new();
-        for w in [1i16, -1, 0x4000, 2, 500] {
-            raw.extend_from_slice(&w.to_be_bytes());
-        }
-        assert!((numeric_to_f64(&raw).unwrap() + 0.05).abs() < 1e-12);
-        // zero
-        let mut raw = Vec::new();
-        for w in [0i16, 0, 0, 0] {
-            raw.extend_from_slice(&w.to_be_bytes());
-        }
-        assert_eq!(numeric_to_f64(&raw).unwrap(), 0.0);
-    }
-
-    #[test]
-    fn parameters_convert_to_the_prepared_type() {
-        let enc = |v: SqlValue, ty: Type| {
-            let mut out = BytesMut::new();
-            Param(&v).to_sql(&ty, &mut out).map(|_| out.to_vec())
-        };
-        assert_eq!(
-            enc(SqlValue::Int(7), Type::INT4).unwrap(),
-            7i32.to_be_bytes()
-        );
-        assert!(enc(SqlValue::Int(1 << 40), Type::INT4).is_err());
-        assert_eq!(
-            enc(SqlValue::Float(3.0), Type::INT8).unwrap(),
-            3i64.to_be_bytes()
-        );
-        assert!(enc(SqlValue::Float(3.5), Type::INT8).is_err());
-        assert_eq!(enc(SqlValue::Int(5), Type::TEXT).unwrap(), b"5");
-        assert_eq!(
-            enc(SqlValue::Text("{\"a\":1}".into()), Type::JSONB).unwrap()[0],
-            1
-        );
-        assert!(enc(SqlValue::Text("not json".into()), Type::JSONB).is_err());
-        assert!(enc(SqlValue::Text("x".into()), Type::INT8).is_err());
-        assert_eq!(
-            enc(SqlValue::Json(serde_json::json!("a")), Type::TEXT).unwrap(),
-            b"\"a\""
-        );
-        assert!(enc(SqlValue::Text("a\0b".into()), Type::TEXT).is_err());
     }
 }

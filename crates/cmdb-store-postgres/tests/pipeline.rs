@@ -1,15 +1,17 @@
 //! Deferred statements and pipelining in the PostgreSQL backend: deferred failures surface from
 //! the next synchronous call, from `flush()` or from the commit (a unique violation as the
-//! caller's domain error), they run in order before what follows them, a statement that cannot
-//! even be sent stops the ones behind it, a failed commit leaves the connection clean, the
-//! recovery of dead idle connections still works with BEGIN riding on the first request, and a
-//! create costs three round trips.
+//! caller's domain error), they run in order before what follows them, a statement whose
+//! parameters cannot be encoded fails when queued, a failed commit leaves the connection clean,
+//! the recovery of dead idle connections still works with BEGIN riding on the first request, a
+//! create costs two round trips (three when it draws a block of ids), and under load a COMMIT
+//! rides with the next queued job's first round trip without mixing up the two jobs' outcomes.
 //!
 //! Needs `CMDB_TEST_POSTGRES_URL` (see `common`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cmdb_domain::DomainError;
@@ -264,14 +266,14 @@ async fn deferred_statements_run_in_order_before_what_follows() {
 }
 
 #[tokio::test]
-async fn a_statement_that_cannot_be_sent_stops_the_ones_behind_it() {
-    let Some(f) = single("a_statement_that_cannot_be_sent_stops_the_ones_behind_it").await else {
+async fn a_statement_that_cannot_be_encoded_fails_when_queued() {
+    let Some(f) = single("a_statement_that_cannot_be_encoded_fails_when_queued").await else {
         return;
     };
     let db = &*f.db;
     // Text that is not JSON cannot be bound to a jsonb parameter: that statement fails in the
-    // client, before it is sent; the ones queued behind it are never sent, and the whole
-    // transaction rolls back.
+    // client, when it is queued (its parameters are encoded then), so the job stops there; the
+    // one queued ahead of it is never sent, and the whole transaction rolls back.
     let event =
         "INSERT INTO change_event (resource, event_type, obj_id, inst_id, created_at, detail) \
                  VALUES ('r', 'create', 'o', 1, 0, ?)";
@@ -287,17 +289,19 @@ async fn a_statement_that_cannot_be_sent_stops_the_ones_behind_it() {
         matches!(&err, StoreError::Backend(m) if m.contains("not JSON")),
         "{err:?}"
     );
-    // The same from a synchronous call: it reports the encoding failure, and it did not run.
-    let err = write(db, move |tx| {
-        tx.execute_deferred(event, &[text("not json")], None)?;
-        let r = tx.execute(INSERT, &[text("e-c"), text("3")]);
-        assert!(r.is_err(), "{r:?}");
-        r.map(|_| ())
+    assert!(settings(db, "e-").await.is_empty());
+    // Nothing of it reaches the server: a job that goes on anyway commits without it.
+    write(db, move |tx| {
+        let r = tx.execute_deferred(event, &[text("not json")], None);
+        assert!(
+            matches!(&r, Err(StoreError::Backend(m)) if m.contains("not JSON")),
+            "{r:?}"
+        );
+        tx.execute(INSERT, &[text("e-c"), text("3")]).map(|_| ())
     })
     .await
-    .unwrap_err();
-    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
-    assert!(settings(db, "e-").await.is_empty());
+    .unwrap();
+    assert_eq!(settings(db, "e-").await, vec!["e-c=3"]);
     let events = read(db, |tx| tx.query("SELECT COUNT(*) FROM change_event", &[]))
         .await
         .unwrap();
@@ -309,7 +313,7 @@ async fn a_statement_that_cannot_be_sent_stops_the_ones_behind_it() {
     })
     .await
     .unwrap();
-    assert_eq!(settings(db, "e-").await, vec!["e-d=4"]);
+    assert_eq!(settings(db, "e-").await, vec!["e-c=3", "e-d=4"]);
     f.db.close().await;
 }
 
@@ -421,9 +425,10 @@ async fn dead_idle_connections_are_replaced_with_begin_pipelined() {
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert_eq!(settings(&db, "r-f").await, Vec::<String>::new());
     // The broken connection was dropped for a fresh one (by the read above), where preparing
-    // the INSERT carries BEGIN; a duplicate among the deferred statements rolls it all back and
-    // leaves the connection clean for the next transaction, which sends BEGIN on its own ahead
-    // of a commit that would otherwise be its only round trip.
+    // the INSERT carries BEGIN; a duplicate among the deferred statements stops the group (the
+    // COMMIT behind it does not run), so a ROLLBACK follows, and the connection is clean for
+    // the next transaction, which sends BEGIN on its own ahead of a commit that would otherwise
+    // be its only round trip.
     let before = db.round_trips();
     let err = write(&*db, |tx| {
         tx.execute_deferred(INSERT, &[text("r-g"), text("7")], None)?;
@@ -432,7 +437,7 @@ async fn dead_idle_connections_are_replaced_with_begin_pipelined() {
     .await
     .unwrap_err();
     assert!(matches!(err, StoreError::Domain(_)), "{err:?}");
-    assert_eq!(db.round_trips() - before, 2);
+    assert_eq!(db.round_trips() - before, 3);
     let before = db.round_trips();
     write(&*db, |tx| {
         tx.execute_deferred(INSERT, &[text("r-h"), text("9")], None)?;
@@ -455,8 +460,8 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 #[tokio::test]
-async fn a_create_costs_three_round_trips() {
-    let Some(f) = common::fresh("a_create_costs_three_round_trips").await else {
+async fn a_create_costs_two_round_trips() {
+    let Some(f) = common::fresh("a_create_costs_two_round_trips").await else {
         return;
     };
     let db = &*f.db;
@@ -495,15 +500,25 @@ async fn a_create_costs_three_round_trips() {
             .await
             .unwrap();
     }
+    // Ids in hand: drawing 20 in quick succession draws growing blocks (1 + 2 + 4 + 8 + 16).
+    write(db, |tx| {
+        for _ in 0..20 {
+            tx.next_id("inst")?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
     let before = db.round_trips();
     let c = ctx.clone();
     let body = obj(json!({"bk_inst_name": "r-1", "serial": "S1"}));
     write(db, move |tx| instances::create(tx, &c, "rack", &body))
         .await
         .unwrap();
-    // BEGIN + schema version check, nextval, the four inserts + COMMIT.
-    assert_eq!(db.round_trips() - before, 3);
-    // A duplicate is found at commit, with the rule's field, and rolled back.
+    // BEGIN + schema version check, the four inserts + COMMIT; the id came from the block.
+    assert_eq!(db.round_trips() - before, 2);
+    // A duplicate is found at commit, with the rule's field, and rolled back (the COMMIT behind
+    // the failed insert did not run: one more round trip for the ROLLBACK).
     let before = db.round_trips();
     let c = ctx.clone();
     let body = obj(json!({"bk_inst_name": "r-2", "serial": "S1"}));
@@ -529,5 +544,183 @@ async fn a_create_costs_three_round_trips() {
     let before = db.round_trips();
     db.ping().await.unwrap();
     assert_eq!(db.round_trips() - before, 2);
+    f.db.close().await;
+}
+
+/// Starts a write on a one-connection database that holds the connection for `hold`, so the
+/// writes submitted meanwhile queue behind it.
+fn slow_write(
+    db: Arc<PgDb>,
+    key: &'static str,
+    hold: Duration,
+    on_unique: Option<DomainError>,
+) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+    tokio::spawn(async move {
+        write(&*db, move |tx| {
+            tx.query("SELECT 1", &[])?;
+            tx.execute_deferred(INSERT, &[text(key), text("slow")], on_unique)?;
+            std::thread::sleep(hold);
+            Ok(())
+        })
+        .await
+    })
+}
+
+#[tokio::test]
+async fn a_commit_rides_with_the_next_queued_job() {
+    let Some(f) = single("a_commit_rides_with_the_next_queued_job").await else {
+        return;
+    };
+    let db = f.db.clone();
+    // Every statement prepared once, so only the round trips of the writes count.
+    write(&*db, |tx| {
+        tx.query("SELECT 1", &[])?;
+        tx.query("SELECT value FROM setting WHERE key = ?", &[text("c-")])?;
+        tx.execute(INSERT, &[text("c-0"), text("0")])
+    })
+    .await
+    .unwrap();
+    let before = db.round_trips();
+    let first = slow_write(db.clone(), "c-a", Duration::from_millis(300), None);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Queued while the first holds the only connection: its first round trip carries the
+    // first one's insert and COMMIT, and it sees them (a later transaction on the connection).
+    let second = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&*db, |tx| {
+                let rows = tx.query("SELECT value FROM setting WHERE key = ?", &[text("c-a")])?;
+                tx.execute_deferred(INSERT, &[text("c-b"), text("2")], None)?;
+                Ok(rows)
+            })
+            .await
+        })
+    };
+    first.await.unwrap().unwrap();
+    let seen = second.await.unwrap().unwrap();
+    assert_eq!(seen, vec![vec![text("slow")]]);
+    // first: its query (with BEGIN); second: the first one's COMMIT + its own query; then its
+    // COMMIT alone (nothing was queued behind it) -- three, where one by one it takes four.
+    assert_eq!(db.round_trips() - before, 3);
+    assert_eq!(
+        settings(&db, "c-").await,
+        vec!["c-0=0", "c-a=slow", "c-b=2"]
+    );
+    f.db.close().await;
+}
+
+#[tokio::test]
+async fn a_carried_commit_that_fails_is_the_error_of_its_own_job() {
+    let Some(f) = single("a_carried_commit_that_fails_is_the_error_of_its_own_job").await else {
+        return;
+    };
+    let db = f.db.clone();
+    write(&*db, |tx| tx.execute(INSERT, &[text("k-taken"), text("0")]))
+        .await
+        .unwrap();
+    // The first job's deferred insert is a duplicate: found in the round trip of the job queued
+    // behind it. The first job gets its own duplicate error; the second one still runs, once,
+    // in a transaction of its own, and commits.
+    let first = slow_write(
+        db.clone(),
+        "k-taken",
+        Duration::from_millis(300),
+        dup("key"),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&*db, |tx| {
+                let rows = tx.query("SELECT COUNT(*) FROM setting WHERE key LIKE 'k-%'", &[])?;
+                tx.execute_deferred(INSERT, &[text("k-b"), text("2")], None)?;
+                Ok(rows)
+            })
+            .await
+        })
+    };
+    let err = first.await.unwrap().unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Domain(DomainError::Duplicate(f)) if f == "key"),
+        "{err:?}"
+    );
+    let counted = second.await.unwrap().unwrap();
+    assert_eq!(counted, vec![vec![SqlValue::Int(1)]]);
+    assert_eq!(settings(&db, "k-").await, vec!["k-b=2", "k-taken=0"]);
+    // Any other failure ahead of a carried COMMIT (here NOT NULL): the same.
+    let bad = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&*db, move |tx| {
+                tx.query("SELECT 1", &[])?;
+                tx.execute_deferred(INSERT, &[text("k-c"), text("3")], None)?;
+                tx.execute_deferred(INSERT, &[SqlValue::Null, text("x")], None)?;
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&*db, |tx| {
+                tx.execute(INSERT, &[text("k-d"), text("4")])?;
+                Ok(())
+            })
+            .await
+        })
+    };
+    let err = bad.await.unwrap().unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Backend(m) if m.contains("23502")),
+        "{err:?}"
+    );
+    after.await.unwrap().unwrap();
+    assert_eq!(
+        settings(&db, "k-").await,
+        vec!["k-b=2", "k-d=4", "k-taken=0"]
+    );
+    f.db.close().await;
+}
+
+#[tokio::test]
+async fn concurrent_creates_share_round_trips_and_all_commit() {
+    let Some(f) = common::fresh_with(
+        "concurrent_creates_share_round_trips_and_all_commit",
+        PgOptions {
+            pool_size: 2,
+            ..PgOptions::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let db = f.db.clone();
+    let before = db.round_trips();
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let key = format!("n-{t}-{i:02}");
+                write(&*db, move |tx| {
+                    tx.query("SELECT 1", &[])?;
+                    tx.execute_deferred(INSERT, &[SqlValue::Text(key), text("v")], None)
+                })
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(settings(&db, "n-").await.len(), 200);
+    // Two round trips each when run one by one; with jobs queued, COMMITs ride along.
+    let trips = db.round_trips() - before;
+    assert!(trips < 400, "{trips} round trips for 200 writes");
     f.db.close().await;
 }
