@@ -1315,7 +1315,11 @@ async fn authenticates_with_password_md5_and_scram() {
     // Roles are cluster-wide and tests run in parallel: create-if-missing, then (re)set the
     // password stored the way the method needs (an MD5 hash for md5, a SCRAM verifier else).
     for (role, method) in methods {
-        let encryption = if method == "md5" { "md5" } else { "scram-sha-256" };
+        let encryption = if method == "md5" {
+            "md5"
+        } else {
+            "scram-sha-256"
+        };
         let statements = [
             format!(
                 "DO $$ BEGIN CREATE ROLE {role} LOGIN SUPERUSER; \
