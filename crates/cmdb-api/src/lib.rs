@@ -25,4 +25,6 @@ pub struct AppState {
     pub store: Store,
     /// Configured apps: `bk_app_code` → `bk_app_secret`.
     pub apps: Arc<HashMap<String, String>>,
+    /// How long change events are kept (resource_watch's `bk_start_from` may reach that far).
+    pub event_retention: std::time::Duration,
 }

@@ -186,6 +186,15 @@ pub enum DomainError {
     /// 1199083: the field is managed by the server (templates) and cannot be changed.
     #[error("modify field {0} forbidden")]
     ModifyFieldForbidden(String),
+    /// 1199998: a resource_watch request upstream refuses with an uncoded error (unknown
+    /// resource, bad field list, cursor and start time together, unreadable cursor ...); the
+    /// message is the reason, as upstream's envelope carries it.
+    #[error("{0}")]
+    WatchRequest(String),
+    /// 1103007: the cursor is not (or no longer) in the retained event chain; the client must
+    /// start again from a time or from now.
+    #[error("Event chain node not exist")]
+    EventChainNodeNotExist,
     /// 1199011 wrapping another error: bk-cmdb's create/update validation reports the inner
     /// message inside `'%s' the parameter is invalid or does not exist`.
     #[error("'{0}' the parameter is invalid or does not exist")]

@@ -9,5 +9,6 @@ pub mod error;
 pub mod filter;
 pub mod model;
 pub mod time;
+pub mod watch;
 
 pub use error::DomainError;

@@ -78,7 +78,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmdb_store::ops::schema_cache::SchemaCache;
-use cmdb_store::{Database, DynJob, SqlValue, StoreError, Tx};
+use cmdb_store::{CommitSignal, Database, DynJob, SqlValue, StoreError, Tx};
 use tokio_postgres::Config;
 
 pub use testing::{create_test_database, TestDatabase};
@@ -115,6 +115,7 @@ pub struct PgDb {
     exec: Arc<Executor<PgRunner>>,
     acquire_timeout: Duration,
     closed: AtomicBool,
+    commits: CommitSignal,
 }
 
 impl PgDb {
@@ -151,6 +152,7 @@ impl PgDb {
             )),
             acquire_timeout: options.acquire_timeout,
             closed: AtomicBool::new(false),
+            commits: CommitSignal::default(),
         })
     }
 
@@ -343,6 +345,11 @@ fn run_job(
         };
         // A COMMIT carried from the previous job that this one never sent anything with.
         tx.flush_carry();
+        // What must run last (the event seal) is queued before the COMMIT is sent or carried.
+        let result = match result {
+            Ok(value) if write => tx.queue_at_commit().map(|()| value),
+            other => other,
+        };
         let mut carry = None;
         let result = match result {
             Ok(_) if tx.broken => Err(StoreError::Unavailable(
@@ -408,5 +415,9 @@ impl Database for PgDb {
 
     fn name(&self) -> &'static str {
         "postgres"
+    }
+
+    fn commit_signal(&self) -> &CommitSignal {
+        &self.commits
     }
 }

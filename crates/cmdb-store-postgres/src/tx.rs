@@ -208,6 +208,8 @@ pub(crate) struct PgTx<'c> {
     pub(crate) broken: bool,
     /// Network round trips made so far.
     pub(crate) trips: u64,
+    /// Statements to run last, just before COMMIT ([`Tx::at_commit`]).
+    at_commit: Vec<&'static str>,
 }
 
 impl<'c> PgTx<'c> {
@@ -232,6 +234,7 @@ impl<'c> PgTx<'c> {
             failed: false,
             broken: false,
             trips: 0,
+            at_commit: Vec::new(),
         }
     }
 
@@ -436,6 +439,15 @@ impl<'c> PgTx<'c> {
         self.begin = begin;
     }
 
+    /// Queues the [`Tx::at_commit`] statements behind everything else, so they run last, right
+    /// before the COMMIT -- whether it is sent now or carried with the next job.
+    pub(crate) fn queue_at_commit(&mut self) -> Result<(), StoreError> {
+        for sql in std::mem::take(&mut self.at_commit) {
+            self.execute_deferred(sql, &[], None)?;
+        }
+        Ok(())
+    }
+
     /// True when this write may leave its COMMIT to ride with the next job's first round trip:
     /// its transaction is open on the server and healthy, and it carries nothing itself.
     pub(crate) fn can_carry(&self) -> bool {
@@ -560,6 +572,10 @@ impl<'c> PgTx<'c> {
     /// sent, the transaction is rolled back here. A job that ignored a failed statement earlier
     /// is caught first, before anything queued is sent.
     pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
+        if let Err(e) = self.queue_at_commit() {
+            self.rollback();
+            return Err(e);
+        }
         if self.begin.is_some() {
             if self.queue.is_empty() {
                 // Nothing was ever sent: there is nothing to commit.
@@ -655,6 +671,7 @@ impl<'c> PgTx<'c> {
     /// BEGIN was sent at all), and marks the connection broken when even that fails.
     pub(crate) fn rollback(&mut self) {
         self.queue.clear();
+        self.at_commit.clear();
         if self.begin.is_none() && !self.broken {
             self.trips += 1;
             if self.conn.run_control(ROLLBACK).is_err() {
@@ -710,6 +727,13 @@ impl Tx for PgTx<'_> {
         });
         if self.queue.len() >= QUEUE_LIMIT {
             self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn at_commit(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        if !self.at_commit.contains(&sql) {
+            self.at_commit.push(sql);
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use std::thread;
 
 use async_trait::async_trait;
 use cmdb_store::ops::schema_cache::SchemaCache;
-use cmdb_store::{Database, DynJob, StoreError};
+use cmdb_store::{CommitSignal, Database, DynJob, StoreError};
 use parking_lot::Mutex;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, Semaphore};
@@ -46,6 +46,7 @@ pub struct SqliteDb {
     readers: Arc<Mutex<Vec<Connection>>>,
     read_permits: Arc<Semaphore>,
     cache: Arc<SchemaCache>,
+    commits: CommitSignal,
 }
 
 impl SqliteDb {
@@ -66,6 +67,7 @@ impl SqliteDb {
             readers: Arc::new(Mutex::new(Vec::new())),
             read_permits: Arc::new(Semaphore::new(MAX_READERS)),
             cache,
+            commits: CommitSignal::default(),
         })
     }
 }
@@ -240,6 +242,10 @@ impl Database for SqliteDb {
 
     fn name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn commit_signal(&self) -> &CommitSignal {
+        &self.commits
     }
 }
 

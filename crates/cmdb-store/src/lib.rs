@@ -152,6 +152,17 @@ pub trait Tx {
             Err(e) => Err(e),
         }
     }
+    /// Registers a statement (no parameters) to run as the very last one before COMMIT, once
+    /// however often it is registered. Why: a statement that takes a lock every writer contends
+    /// for (the event clock) must hold it for as short a time as possible and never while the
+    /// transaction waits for other locks, or writers would deadlock. Only backends with
+    /// concurrent writers need it; the default refuses, so a caller can never rely on it
+    /// silently.
+    fn at_commit(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        Err(StoreError::Backend(format!(
+            "this backend runs no statements at commit: {sql}"
+        )))
+    }
     /// Runs every deferred statement now and reports the first failure. Callers that must know
     /// whether a piece of work succeeded before continuing (a batch item before releasing its
     /// savepoint) call it; backends call it before COMMIT.
@@ -183,6 +194,33 @@ pub trait Database: Send + Sync + 'static {
     async fn close(&self);
     /// Human-readable backend name for logs.
     fn name(&self) -> &'static str;
+    /// The signal [`write`] raises after each commit through this handle.
+    fn commit_signal(&self) -> &CommitSignal;
+}
+
+/// Announces commits made through one database handle, so that long-polling watchers
+/// (resource_watch) wake as soon as an event may have been written instead of polling the
+/// database. Commits of other processes (several servers on one PostgreSQL database) are not
+/// seen here: watchers also poll, less often.
+#[derive(Debug)]
+pub struct CommitSignal(tokio::sync::watch::Sender<u64>);
+
+impl Default for CommitSignal {
+    fn default() -> Self {
+        Self(tokio::sync::watch::channel(0).0)
+    }
+}
+
+impl CommitSignal {
+    /// A write committed.
+    pub fn bump(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees every later [`CommitSignal::bump`].
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
 }
 
 /// The handle the API layer holds.
@@ -199,6 +237,7 @@ where
             job(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)
         }))
         .await?;
+    db.commit_signal().bump();
     downcast(out)
 }
 

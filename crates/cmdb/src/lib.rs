@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use cmdb_api::AppState;
@@ -14,6 +15,7 @@ use cmdb_store_sqlite::SqliteDb;
 use tokio::net::TcpListener;
 
 pub mod gen;
+mod prune;
 
 /// Command line of `cmdb`.
 #[derive(Debug, Parser)]
@@ -48,6 +50,13 @@ pub struct ServeConfig {
     /// App credentials `CODE:SECRET` (repeatable; env: comma-separated list).
     #[arg(long = "app", env = "CMDB_APPS", value_delimiter = ',')]
     pub apps: Vec<String>,
+    /// How long change events stay readable by resource_watch (e.g. `7d`, `36h`): a consumer
+    /// that was away for less than this resumes from its cursor without missing anything.
+    #[arg(long, env = "CMDB_EVENT_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub event_retention: Duration,
+    /// How long operation audit records are kept (e.g. `180d`).
+    #[arg(long, env = "CMDB_AUDIT_RETENTION", default_value = "180d", value_parser = humantime::parse_duration)]
+    pub audit_retention: Duration,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -57,6 +66,8 @@ impl std::fmt::Debug for ServeConfig {
             .field("listen", &self.listen)
             .field("data", &self.data)
             .field("database", &self.database.as_deref().map(redact_url))
+            .field("event_retention", &self.event_retention)
+            .field("audit_retention", &self.audit_retention)
             .field(
                 "apps",
                 &self
@@ -111,6 +122,7 @@ pub struct App {
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
+    audit_retention: Duration,
 }
 
 impl App {
@@ -128,7 +140,9 @@ impl App {
             state: AppState {
                 store,
                 apps: Arc::new(apps),
+                event_retention: config.event_retention,
             },
+            audit_retention: config.audit_retention,
         })
     }
 
@@ -143,10 +157,16 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
         let store = self.state.store.clone();
+        let pruner = tokio::spawn(prune::run(
+            store.clone(),
+            self.state.event_retention,
+            self.audit_retention,
+        ));
         let router = cmdb_api::router(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        pruner.abort();
         store.close().await;
         tracing::info!("cmdb stopped");
         served.map_err(|e| e.to_string())

@@ -391,6 +391,14 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
                 "该层级下存在重名实例，删除失败".into(),
             ),
         ),
+        D::WatchRequest(why) => (1199998, why.clone()),
+        D::EventChainNodeNotExist => (
+            1103007,
+            t(
+                "Event chain node not exist".into(),
+                "事件链节点不存在".into(),
+            ),
+        ),
         D::ModifyFieldForbidden(field) => (
             1199083,
             t(

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use crate::envelope::Data;
 use crate::error::ApiError;
-use crate::handlers::{instances, models, topology};
+use crate::handlers::{audit, instances, models, topology};
 use crate::request::ApiRequest;
 use crate::AppState;
 use axum::http::Method;
@@ -441,6 +441,25 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/api/v3/find/topo/biz/brief_node_relation",
         topology::find_brief_biz_topo_node_relation
+    ),
+    // 60-audit-events: operation audit and the change stream
+    route!(
+        Some("list_operation_audit"),
+        POST,
+        "/api/v3/findmany/audit_list",
+        audit::list_operation_audit
+    ),
+    route!(
+        Some("find_audit_by_id"),
+        POST,
+        "/api/v3/find/audit",
+        audit::find_audit_by_id
+    ),
+    route!(
+        Some("resource_watch"),
+        POST,
+        "/api/v3/event/watch/resource/{bk_resource}",
+        audit::resource_watch
     ),
 ];
 

@@ -1,10 +1,13 @@
 //! The audit record and change event every write appends in its own transaction
-//! (60-audit-events.md). Issue 7 exposes them; here they are only written.
+//! (60-audit-events.md), and the reads of the audit log (list_operation_audit,
+//! find_audit_by_id).
 
-use serde_json::{json, Value};
+use cmdb_domain::filter::page::Page;
+use cmdb_domain::DomainError;
+use serde_json::{json, Map, Value};
 
 use super::OpContext;
-use crate::{SqlValue, StoreError, Tx};
+use crate::{Dialect, SqlValue, StoreError, Tx};
 
 /// One audited change.
 #[derive(Debug, Clone)]
@@ -89,8 +92,23 @@ pub fn record(tx: &mut dyn Tx, ctx: &OpContext, entry: AuditEntry) -> Result<(),
     )
 }
 
+/// Seals this transaction's change events at commit (PostgreSQL): gives them their `seq`, in the
+/// order they were written, from the event clock. The clock row stays locked until COMMIT, so
+/// sequence numbers become visible in commit order without gaps (see migration 0003). Run as the
+/// transaction's last statement, so the lock is held for server time only and never while the
+/// transaction waits for another lock (which could deadlock writers).
+const SEAL_EVENTS: &str = "WITH mine AS (\
+     SELECT id, row_number() OVER (ORDER BY id) AS rn, count(*) OVER () AS n \
+     FROM change_event WHERE seq IS NULL), \
+     clock AS (UPDATE event_clock SET seq = seq + (SELECT COALESCE(MAX(n), 0) FROM mine) \
+     WHERE id = 1 RETURNING seq) \
+     UPDATE change_event SET seq = clock.seq - mine.n + mine.rn \
+     FROM mine, clock WHERE change_event.id = mine.id";
+
 /// Appends a change event for resource_watch (`resource` is the watch kind, e.g.
-/// `object_instance`; `doc` the object after the change, or before it for deletes).
+/// `object_instance`; `doc` the object after the change, or before it for deletes). Its place
+/// in the event chain is drawn from the event clock: at once on SQLite (one writer at a time,
+/// so drawing order is commit order), at commit on PostgreSQL ([`SEAL_EVENTS`]).
 pub fn event(
     tx: &mut dyn Tx,
     ctx: &OpContext,
@@ -100,17 +118,370 @@ pub fn event(
     inst_id: i64,
     doc: &Value,
 ) -> Result<(), StoreError> {
-    tx.execute_deferred(
-        "INSERT INTO change_event (resource, event_type, obj_id, inst_id, created_at, detail) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-        &[
-            SqlValue::from(resource),
-            SqlValue::from(event_type.as_str()),
-            SqlValue::from(obj_id),
-            SqlValue::Int(inst_id),
-            SqlValue::Int(ctx.now),
-            SqlValue::Json(doc.clone()),
-        ],
-        None,
+    let params = [
+        SqlValue::from(resource),
+        SqlValue::from(event_type.as_str()),
+        SqlValue::from(obj_id),
+        SqlValue::Int(inst_id),
+        SqlValue::Int(ctx.now),
+        SqlValue::Json(doc.clone()),
+    ];
+    match tx.dialect() {
+        Dialect::Sqlite => {
+            tx.execute_deferred(
+                "UPDATE event_clock SET seq = seq + 1 WHERE id = 1",
+                &[],
+                None,
+            )?;
+            tx.execute_deferred(
+                "INSERT INTO change_event (seq, resource, event_type, obj_id, inst_id, \
+                 created_at, detail) VALUES ((SELECT seq FROM event_clock WHERE id = 1), \
+                 ?, ?, ?, ?, ?, ?)",
+                &params,
+                None,
+            )
+        }
+        Dialect::Postgres => {
+            tx.execute_deferred(
+                "INSERT INTO change_event (resource, event_type, obj_id, inst_id, created_at, \
+                 detail) VALUES (?, ?, ?, ?, ?, ?)",
+                &params,
+                None,
+            )?;
+            tx.at_commit(SEAL_EVENTS)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading audit records (list_operation_audit, find_audit_by_id)
+
+/// Largest page of list_operation_audit and largest id list of find_audit_by_id.
+pub const AUDIT_PAGE_MAX: u64 = 200;
+
+/// The audit types each `condition.category` of list_operation_audit groups (upstream's
+/// `GetAuditTypesByCategory`; what the web UI's audit tabs show): business-scoped resources,
+/// resource-level objects, hosts, and model metadata.
+fn category_types(category: &str) -> Option<&'static [&'static str]> {
+    match category {
+        "business" => Some(&["business_resource"]),
+        "resource" => Some(&["business", "model_instance", "cloud_resource"]),
+        "host" => Some(&["host"]),
+        "other" => Some(&["model", "association_kind"]),
+        _ => None,
+    }
+}
+
+fn text_field(cond: &Map<String, Value>, key: &str) -> Result<Option<String>, DomainError> {
+    match cond.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(DomainError::ParamsInvalid(key.into())),
+    }
+}
+
+fn time_bound(v: Option<&Value>, key: &str) -> Result<Option<i64>, DomainError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => cmdb_domain::time::parse_query_time(s)
+            .map(|t| Some(t.timestamp_millis()))
+            .ok_or_else(|| DomainError::ParamsInvalid(format!("operation_time.{key}"))),
+        Some(_) => Err(DomainError::ParamsInvalid(format!("operation_time.{key}"))),
+    }
+}
+
+/// Compiles `condition` of list_operation_audit into a WHERE clause (§1).
+fn audit_where(
+    cond: &Map<String, Value>,
+    dialect: Dialect,
+    sql: &mut String,
+    params: &mut Vec<SqlValue>,
+) -> Result<(), DomainError> {
+    // Substring test and the model of a record, per dialect.
+    let (contains, obj_of_detail) = match dialect {
+        Dialect::Sqlite => ("instr", "json_extract(detail, '$.bk_obj_id')"),
+        Dialect::Postgres => ("strpos", "(detail ->> 'bk_obj_id')"),
+    };
+    let time = cond.get("operation_time").and_then(Value::as_object);
+    let start = time_bound(time.and_then(|t| t.get("start")), "start")?;
+    let end = time_bound(time.and_then(|t| t.get("end")), "end")?;
+    if start.is_none() && end.is_none() {
+        return Err(DomainError::NeedSet("operation_time".into()));
+    }
+    sql.push_str(" WHERE 1 = 1");
+    if let Some(start) = start {
+        sql.push_str(" AND operation_time >= ?");
+        params.push(SqlValue::Int(start));
+    }
+    if let Some(end) = end {
+        // `end` names a second: everything up to its last millisecond is in.
+        sql.push_str(" AND operation_time < ?");
+        params.push(SqlValue::Int(end + 1000));
+    }
+    match cond.get("bk_biz_id") {
+        None | Some(Value::Null) => {}
+        Some(v) => {
+            let biz = super::util::loose_i64(v)
+                .ok_or_else(|| DomainError::NeedInt("bk_biz_id".into()))?;
+            if biz != 0 {
+                sql.push_str(" AND biz_id = ?");
+                params.push(SqlValue::Int(biz));
+            }
+        }
+    }
+    for (key, column) in [
+        ("resource_type", "resource_type"),
+        ("audit_type", "audit_type"),
+        ("bk_obj_id", "obj_id"),
+    ] {
+        if let Some(v) = text_field(cond, key)? {
+            if column == "obj_id" {
+                sql.push_str(&format!(" AND {obj_of_detail} = ?"));
+            } else {
+                sql.push_str(&format!(" AND {column} = ?"));
+            }
+            params.push(SqlValue::Text(v));
+        }
+    }
+    match cond.get("resource_id") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => {
+            sql.push_str(" AND resource_id = ?");
+            params.push(SqlValue::Text(s.clone()));
+        }
+        Some(v @ Value::Number(_)) => {
+            sql.push_str(" AND resource_id = ?");
+            params.push(SqlValue::Text(v.to_string()));
+        }
+        Some(_) => return Err(DomainError::ParamsInvalid("resource_id".into())),
+    }
+    match cond.get("action") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(actions)) if actions.is_empty() => {}
+        Some(Value::Array(actions)) => {
+            sql.push_str(" AND action IN (");
+            for (i, a) in actions.iter().enumerate() {
+                let a = a
+                    .as_str()
+                    .ok_or_else(|| DomainError::ParamsInvalid("action".into()))?;
+                sql.push_str(if i == 0 { "?" } else { ", ?" });
+                params.push(SqlValue::Text(a.to_string()));
+            }
+            sql.push(')');
+        }
+        Some(_) => return Err(DomainError::ParamsInvalid("action".into())),
+    }
+    if let Some(category) = text_field(cond, "category")? {
+        let types = category_types(&category)
+            .ok_or_else(|| DomainError::ParamsInvalid("category".into()))?;
+        sql.push_str(" AND audit_type IN (");
+        for (i, t) in types.iter().enumerate() {
+            sql.push_str(if i == 0 { "?" } else { ", ?" });
+            params.push(SqlValue::from(*t));
+        }
+        sql.push(')');
+    }
+    let user = text_field(cond, "user")?;
+    let name = text_field(cond, "resource_name")?;
+    let extra = match cond.get("condition") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.clone(),
+        Some(_) => return Err(DomainError::ParamsInvalid("condition".into())),
+    };
+    if !extra.is_empty() && (user.is_some() || name.is_some()) {
+        return Err(DomainError::ParamsInvalid("condition".into()));
+    }
+    if let Some(user) = user {
+        sql.push_str(" AND user_name = ?");
+        params.push(SqlValue::Text(user));
+    }
+    if let Some(name) = name {
+        if cond.get("fuzzy_query").and_then(Value::as_bool) == Some(true) {
+            sql.push_str(&format!(" AND {contains}(resource_name, ?) > 0"));
+        } else {
+            sql.push_str(" AND resource_name = ?");
+        }
+        params.push(SqlValue::Text(name));
+    }
+    for item in &extra {
+        let bad = || DomainError::ParamsInvalid("condition".into());
+        let item = item.as_object().ok_or_else(bad)?;
+        let column = match item.get("field").and_then(Value::as_str) {
+            Some("user") => "user_name",
+            Some("resource_name") => "resource_name",
+            _ => return Err(bad()),
+        };
+        let values: Vec<String> = match item.get("value") {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(vs)) => vs
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
+                .collect::<Result<_, _>>()?,
+            _ => return Err(bad()),
+        };
+        match item.get("operator").and_then(Value::as_str) {
+            Some(op @ ("in" | "not_in")) => {
+                if values.is_empty() {
+                    if op == "in" {
+                        sql.push_str(" AND 1 = 0");
+                    }
+                    continue;
+                }
+                let not = if op == "not_in" { "NOT " } else { "" };
+                sql.push_str(&format!(" AND {column} {not}IN ("));
+                for (i, v) in values.into_iter().enumerate() {
+                    sql.push_str(if i == 0 { "?" } else { ", ?" });
+                    params.push(SqlValue::Text(v));
+                }
+                sql.push(')');
+            }
+            Some("contains") => {
+                let [v] = <[String; 1]>::try_from(values).map_err(|_| bad())?;
+                sql.push_str(&format!(" AND {contains}({column}, ?) > 0"));
+                params.push(SqlValue::Text(v));
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(())
+}
+
+const AUDIT_COLUMNS: &str = "SELECT id, audit_type, resource_type, action, operate_from, \
+     user_name, supplier, biz_id, resource_id, resource_name, operation_time, app_code, detail \
+     FROM audit_log";
+
+/// One stored record as the API shows it; `with_detail` false leaves `operation_detail` null
+/// (list results).
+fn audit_record(row: Vec<SqlValue>, with_detail: bool) -> Result<Value, StoreError> {
+    let mut cells = row.into_iter();
+    let mut next = || cells.next().unwrap_or(SqlValue::Null);
+    let text = |v: SqlValue| Value::String(v.as_str().unwrap_or_default().to_string());
+    let id = next().as_i64().unwrap_or(0);
+    let audit_type = text(next());
+    let resource_type = text(next());
+    let action = text(next());
+    let operate_from = text(next());
+    let user = text(next());
+    let supplier = text(next());
+    let biz_id = next().as_i64().unwrap_or(0);
+    let resource_id = match next().as_str() {
+        Some(s) => s
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(s.to_string())),
+        None => Value::Null,
+    };
+    let resource_name = text(next());
+    let time = next().as_i64().unwrap_or(0);
+    let code = text(next());
+    let detail = next();
+    let mut record = Map::new();
+    record.insert("id".into(), Value::from(id));
+    record.insert("audit_type".into(), audit_type);
+    record.insert("resource_type".into(), resource_type);
+    record.insert("action".into(), action);
+    record.insert("operate_from".into(), operate_from);
+    record.insert("user".into(), user);
+    record.insert("bk_supplier_account".into(), supplier);
+    if biz_id != 0 {
+        record.insert("bk_biz_id".into(), Value::from(biz_id));
+    }
+    record.insert("resource_id".into(), resource_id);
+    record.insert("resource_name".into(), resource_name);
+    record.insert(
+        "operation_time".into(),
+        Value::String(cmdb_domain::time::format_millis_plain(time)),
+    );
+    record.insert(
+        "operation_detail".into(),
+        if with_detail {
+            detail.to_json()?
+        } else {
+            Value::Null
+        },
+    );
+    record.insert("code".into(), code);
+    Ok(Value::Object(record))
+}
+
+/// `list_operation_audit`: `{count, info}` of the records `body` selects, newest first unless
+/// `page.sort` says otherwise.
+pub fn list(tx: &mut dyn Tx, body: &Map<String, Value>) -> Result<Value, StoreError> {
+    let page = Page::parse(body.get("page").unwrap_or(&Value::Null), "page")?;
+    if page.limit == 0 {
+        return Err(DomainError::ParamsInvalid("limit".into()).into());
+    }
+    if page.limit > AUDIT_PAGE_MAX {
+        return Err(DomainError::PageLimitExceeded.into());
+    }
+    let empty = Map::new();
+    let cond = match body.get("condition") {
+        Some(Value::Object(c)) => c,
+        None | Some(Value::Null) => &empty,
+        Some(_) => return Err(DomainError::ParamsInvalid("condition".into()).into()),
+    };
+    let mut filter = String::new();
+    let mut params = Vec::new();
+    audit_where(cond, tx.dialect(), &mut filter, &mut params)?;
+    let count = super::util::scalar_i64(
+        &tx.query(&format!("SELECT COUNT(*) FROM audit_log{filter}"), &params)?,
     )
+    .unwrap_or(0);
+    let order = match page.sort.trim() {
+        "operation_time" | "id" => "operation_time, id",
+        "-id" | "-operation_time" | "" => "operation_time DESC, id DESC",
+        other => {
+            return Err(DomainError::ParamsInvalid(format!("page.sort {other}")).into());
+        }
+    };
+    let mut select_params = params;
+    select_params.push(SqlValue::Int(page.limit as i64));
+    select_params.push(SqlValue::Int(page.start as i64));
+    let rows = tx.query(
+        &format!("{AUDIT_COLUMNS}{filter} ORDER BY {order} LIMIT ? OFFSET ?"),
+        &select_params,
+    )?;
+    let info = rows
+        .into_iter()
+        .map(|r| audit_record(r, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({"count": count, "info": info}))
+}
+
+/// `find_audit_by_id`: the full records of `id` (a list of up to 200 ids), in id order; none
+/// found → 1199011 `id`.
+pub fn find_by_ids(tx: &mut dyn Tx, body: &Map<String, Value>) -> Result<Value, StoreError> {
+    let ids: Vec<i64> = match body.get("id") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| super::util::loose_i64(v).ok_or_else(|| DomainError::NeedInt("id".into())))
+            .collect::<Result<_, _>>()?,
+        Some(v @ Value::Number(_)) => {
+            vec![super::util::loose_i64(v).ok_or_else(|| DomainError::NeedInt("id".into()))?]
+        }
+        None | Some(Value::Null) => return Err(DomainError::LostField("id".into()).into()),
+        Some(_) => return Err(DomainError::NeedInt("id".into()).into()),
+    };
+    if ids.is_empty() {
+        return Err(DomainError::LostField("id".into()).into());
+    }
+    if ids.len() as u64 > AUDIT_PAGE_MAX {
+        return Err(DomainError::ExceedLimit("id".into(), AUDIT_PAGE_MAX).into());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let params: Vec<SqlValue> = ids.iter().map(|i| SqlValue::Int(*i)).collect();
+    let rows = tx.query(
+        &format!("{AUDIT_COLUMNS} WHERE id IN ({marks}) ORDER BY id"),
+        &params,
+    )?;
+    if rows.is_empty() {
+        return Err(DomainError::IsInvalid("id".into()).into());
+    }
+    let records = rows
+        .into_iter()
+        .map(|r| audit_record(r, true))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::Array(records))
 }

@@ -10,6 +10,7 @@ pub mod attributes;
 pub mod audit;
 pub mod business;
 pub mod classifications;
+pub mod events;
 pub mod groups;
 pub mod instances;
 pub mod mainline;

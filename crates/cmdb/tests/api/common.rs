@@ -46,8 +46,26 @@ pub struct TestApp {
     /// The PostgreSQL database URL when running on PostgreSQL.
     pub database: Option<String>,
     pg_guard: Option<cmdb_store_postgres::TestDatabase>,
+    retention: Retention,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<Result<(), String>>>,
+}
+
+/// Retention periods of a test server (`--event-retention`, `--audit-retention`).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub events: std::time::Duration,
+    pub audit: std::time::Duration,
+}
+
+impl Default for Retention {
+    /// The server's defaults.
+    fn default() -> Self {
+        Retention {
+            events: std::time::Duration::from_secs(7 * 86_400),
+            audit: std::time::Duration::from_secs(180 * 86_400),
+        }
+    }
 }
 
 /// A raw HTTP answer.
@@ -59,12 +77,17 @@ pub struct Raw {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(Retention::default()).await
+    }
+
+    /// A server keeping events and audit records for the given periods (retention tests).
+    pub async fn spawn_with(retention: Retention) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database, guard) = match fresh_database().await {
             Some((url, guard)) => (Some(url), Some(guard)),
             None => (None, None),
         };
-        Self::spawn_in(dir, database, guard).await
+        Self::spawn_in(dir, database, guard, retention).await
     }
 
     /// Stops this server and starts a new one on the same database.
@@ -72,14 +95,16 @@ impl TestApp {
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
         let guard = self.pg_guard.take();
         let database = self.database.clone();
+        let retention = self.retention;
         self.stop_inner().await;
-        Self::spawn_in(dir, database, guard).await
+        Self::spawn_in(dir, database, guard, retention).await
     }
 
     async fn spawn_in(
         dir: tempfile::TempDir,
         database: Option<String>,
         pg_guard: Option<cmdb_store_postgres::TestDatabase>,
+        retention: Retention,
     ) -> TestApp {
         let data_dir = dir.path().to_path_buf();
         let config = ServeConfig {
@@ -87,6 +112,8 @@ impl TestApp {
             data: data_dir.clone(),
             database: database.clone(),
             apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
+            event_retention: retention.events,
+            audit_retention: retention.audit,
         };
         let app = App::build(config).await.expect("app builds");
         let port = app.port();
@@ -101,6 +128,7 @@ impl TestApp {
             data_dir,
             database,
             pg_guard,
+            retention,
             stop: Some(stop),
             handle: Some(handle),
         }

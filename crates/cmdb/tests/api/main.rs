@@ -5,6 +5,7 @@
 mod business;
 mod common;
 mod durability;
+mod events;
 mod instances;
 mod mainline;
 mod models;

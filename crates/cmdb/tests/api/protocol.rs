@@ -416,6 +416,8 @@ async fn database_url_selects_the_sqlite_file() {
         data: dir.path().join("unused"),
         database: Some(format!("sqlite://{}", file.display())),
         apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
+        event_retention: std::time::Duration::from_secs(7 * 86_400),
+        audit_retention: std::time::Duration::from_secs(180 * 86_400),
     };
     let app = cmdb::App::build(config).await.expect("builds");
     assert!(file.exists(), "sqlite:// URL wins over --data");
@@ -427,6 +429,8 @@ async fn database_url_selects_the_sqlite_file() {
         data: dir.path().to_path_buf(),
         database: Some("mysql://x".into()),
         apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
+        event_retention: std::time::Duration::from_secs(7 * 86_400),
+        audit_retention: std::time::Duration::from_secs(180 * 86_400),
     };
     assert!(cmdb::App::build(bad).await.is_err());
 }
