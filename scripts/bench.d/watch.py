@@ -33,7 +33,7 @@ class Client:
 
 
 setup = Client(URLS[0])
-env = setup.esb("create_object", {"bk_obj_id": "bw", "bk_obj_name": "bw", "bk_classification_id": "bk_uncategorized"})
+env = setup.esb("create_object", {"bk_obj_id": "bw", "bk_obj_name": "bw", "bk_classification_id": "bk_uncategorized", "bk_obj_icon": "icon-cc-default"})
 if not env["result"] and env["code"] != 1101007:  # already there from an earlier run is fine
     raise SystemExit(f"create_object: {env}")
 
