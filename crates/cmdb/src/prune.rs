@@ -17,6 +17,31 @@ fn interval(event_retention: Duration, audit_retention: Duration) -> Duration {
         .clamp(Duration::from_millis(100), Duration::from_secs(60))
 }
 
+/// Deletes in batches until a batch comes back short; returns how many rows went. A failure is
+/// logged and ends this round (the next round retries).
+async fn drain(
+    store: &Store,
+    what: &'static str,
+    cutoff: i64,
+    prune: fn(&mut dyn cmdb_store::Tx, i64, usize) -> Result<usize, cmdb_store::StoreError>,
+) -> usize {
+    let mut total = 0;
+    loop {
+        match cmdb_store::write(store.as_ref(), move |tx| prune(tx, cutoff, BATCH)).await {
+            Ok(n) => {
+                total += n;
+                if n < BATCH {
+                    return total;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning {what} failed; will retry");
+                return total;
+            }
+        }
+    }
+}
+
 /// Runs until aborted.
 pub(crate) async fn run(store: Store, event_retention: Duration, audit_retention: Duration) {
     let every = interval(event_retention, audit_retention);
@@ -25,45 +50,10 @@ pub(crate) async fn run(store: Store, event_retention: Duration, audit_retention
         let now = cmdb_domain::time::now_millis();
         let event_cutoff = now - event_retention.as_millis() as i64;
         let audit_cutoff = now - audit_retention.as_millis() as i64;
-        let mut pruned = (0, 0);
-        loop {
-            let batch = cmdb_store::write(store.as_ref(), move |tx| {
-                events::prune_events(tx, event_cutoff, BATCH)
-            })
-            .await;
-            match batch {
-                Ok(n) => pruned.0 += n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "pruning change events failed; will retry");
-                    break;
-                }
-            }
-            if !matches!(batch, Ok(n) if n == BATCH) {
-                break;
-            }
-        }
-        loop {
-            let batch = cmdb_store::write(store.as_ref(), move |tx| {
-                cmdb_store::ops::events::prune_audit(tx, audit_cutoff, BATCH)
-            })
-            .await;
-            match batch {
-                Ok(n) => pruned.1 += n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "pruning audit records failed; will retry");
-                    break;
-                }
-            }
-            if !matches!(batch, Ok(n) if n == BATCH) {
-                break;
-            }
-        }
-        if pruned != (0, 0) {
-            tracing::info!(
-                events = pruned.0,
-                audit = pruned.1,
-                "pruned records past retention"
-            );
+        let events = drain(&store, "change events", event_cutoff, events::prune_events).await;
+        let audit = drain(&store, "audit records", audit_cutoff, events::prune_audit).await;
+        if events + audit > 0 {
+            tracing::info!(events, audit, "pruned records past retention");
         }
     }
 }

@@ -252,24 +252,32 @@ async fn follow(
 ) -> Result<Value, ApiError> {
     let mut commits = s.store.commit_signal().subscribe();
     commits.borrow_and_update();
-    let (through, latest) = read(&s.store, events::bounds).await?;
     let mut seq = match cursor {
-        Cursor::NoEvent => latest,
-        Cursor::After(seq) if seq < through || seq > latest => {
-            return Err(DomainError::EventChainNodeNotExist.into());
-        }
+        Cursor::NoEvent => read(&s.store, events::bounds).await?.1,
         Cursor::After(seq) => seq,
     };
     // The cursor answered when nothing matched: the last event passed over, else the caller's.
     let mut passed: Option<String> = None;
     let deadline = tokio::time::Instant::now() + LONG_POLL;
     let poll = poll_interval(s.store.name());
+    let mut first = true;
     loop {
         let filter = w.filter.clone();
-        let (found, last) = read(&s.store, move |tx| {
-            events::after(tx, &filter, seq, WATCH_PAGE)
+        // The caller's cursor is checked against the chain in the same snapshot as the first
+        // read (retention may be deleting meanwhile); every event after it is then either
+        // answered or passed over, and what commits later is younger than any retention.
+        let (bounds, (found, last)) = read(&s.store, move |tx| {
+            Ok((
+                events::bounds(tx)?,
+                events::after(tx, &filter, seq, WATCH_PAGE)?,
+            ))
         })
         .await?;
+        let (through, latest) = bounds;
+        if first && (seq < through || seq > latest) {
+            return Err(DomainError::EventChainNodeNotExist.into());
+        }
+        first = false;
         if !found.is_empty() {
             return Ok(watched(w, found));
         }

@@ -563,35 +563,41 @@ async fn a_consumer_following_cursors_sees_every_write_once_in_order() {
             let auth = json!({"bk_app_code": crate::common::APP_CODE,
                               "bk_app_secret": crate::common::APP_SECRET, "bk_username": "admin"})
             .to_string();
+            let post = |name: &'static str, body: Value| {
+                let request = client
+                    .post(format!("{base}/api/c/compapi/v2/cc/{name}/"))
+                    .header("X-Bkapi-Authorization", &auth)
+                    .json(&body);
+                async move {
+                    let env: Value = request.send().await.unwrap().json().await.unwrap();
+                    if env["result"] == json!(true) {
+                        Ok(env)
+                    } else {
+                        Err(env)
+                    }
+                }
+            };
             let mut done = Vec::new();
             for i in 0..25 {
-                let env: Value = client
-                    .post(format!("{base}/api/c/compapi/v2/cc/create_inst/"))
-                    .header("X-Bkapi-Authorization", &auth)
-                    .json(&json!({"bk_obj_id": "ev", "bk_inst_name": format!("w{w}-{i}")}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if env["result"] != json!(true) {
-                    failures.lock().unwrap().push(format!("create: {env}"));
-                    return done;
-                }
-                let id = env["data"]["bk_inst_id"].as_i64().unwrap();
+                let created = post(
+                    "create_inst",
+                    json!({"bk_obj_id": "ev", "bk_inst_name": format!("w{w}-{i}")}),
+                )
+                .await;
+                let id = match created {
+                    Ok(env) => env["data"]["bk_inst_id"].as_i64().unwrap(),
+                    Err(env) => {
+                        failures.lock().unwrap().push(format!("create: {env}"));
+                        return done;
+                    }
+                };
                 done.push((id, "create".to_string()));
-                let env: Value = client
-                    .post(format!("{base}/api/c/compapi/v2/cc/update_inst/"))
-                    .header("X-Bkapi-Authorization", &auth)
-                    .json(&json!({"bk_obj_id": "ev", "bk_inst_id": id, "bk_inst_name": format!("w{w}-{i}-u")}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if env["result"] != json!(true) {
+                let updated = post(
+                    "update_inst",
+                    json!({"bk_obj_id": "ev", "bk_inst_id": id, "bk_inst_name": format!("w{w}-{i}-u")}),
+                )
+                .await;
+                if let Err(env) = updated {
                     failures.lock().unwrap().push(format!("update: {env}"));
                     return done;
                 }
