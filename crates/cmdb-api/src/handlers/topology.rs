@@ -297,12 +297,16 @@ pub async fn get_mainline_object_topo(s: AppState, _req: ApiRequest) -> Result<V
     to_data(&chain)
 }
 
-/// `find_topo_node_paths`: each resolvable node of `bk_nodes` with its ancestor path.
-pub async fn find_topo_node_paths(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
+/// `find_topo_node_paths`: each resolvable node of `bk_nodes` with its ancestor path,
+/// serialised straight into the envelope (up to 1000 nodes × a path each: no `Value` tree).
+pub async fn find_topo_node_paths(s: AppState, req: ApiRequest) -> Result<Data, ApiError> {
     let biz_id = biz_param(&req)?;
     let body = req.filter()?;
     let paths = read(&s.store, move |tx| topology::node_paths(tx, biz_id, &body)).await?;
-    to_data(&paths)
+    let hint = paths
+        .iter()
+        .map(|p| 96 + 96 * p.bk_paths.iter().map(Vec::len).sum::<usize>());
+    Data::raw(&paths, hint.sum()).map_err(|e| ApiError::Store(StoreError::Backend(e.to_string())))
 }
 
 /// `find_module_with_relation`: `{count, info}` of the business's modules.
