@@ -361,6 +361,10 @@ fn sort_by_name(nodes: &mut [TopoInst]) {
 /// modules, as one tree. Siblings come in upstream's order (`default`, then id); the idle-pool
 /// set (only with `with_default`) follows the other children of the business. An unknown
 /// business gives an empty list. One query per level.
+///
+/// This builds the tree as structures; the API answers with [`super::topo_tree`], which writes
+/// the same bytes without building it. This one stays as the reference that writer is tested
+/// against, and for callers that want the tree itself.
 pub fn biz_inst_topo(
     tx: &mut dyn Tx,
     biz_id: i64,
@@ -427,11 +431,6 @@ pub fn biz_inst_topo(
         sort_by_name(&mut root);
     }
     Ok(root)
-}
-
-/// Nodes in a forest (for sizing its serialisation).
-pub fn count_nodes(forest: &[TopoInst]) -> usize {
-    forest.iter().map(|n| 1 + count_nodes(&n.child)).sum()
 }
 
 // ---------------------------------------------------------------------------------------------
