@@ -131,6 +131,21 @@ fn from_ref(v: ValueRef<'_>) -> SqlValue {
     }
 }
 
+/// Overwrites `cell` with `v`, reusing the cell's string buffer when both are text (a row
+/// buffer of [`Tx::query_each`] then allocates nothing after its first rows).
+fn refill(cell: &mut SqlValue, v: ValueRef<'_>) {
+    match (v, &mut *cell) {
+        (ValueRef::Text(t), SqlValue::Text(s)) => {
+            s.clear();
+            match std::str::from_utf8(t) {
+                Ok(text) => s.push_str(text),
+                Err(_) => s.push_str(&String::from_utf8_lossy(t)),
+            }
+        }
+        (v, cell) => *cell = from_ref(v),
+    }
+}
+
 impl Tx for SqliteTx<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
@@ -151,6 +166,27 @@ impl Tx for SqliteTx<'_> {
             out.push(cells);
         }
         Ok(out)
+    }
+
+    /// One reused row buffer for the whole statement.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        each: &mut dyn FnMut(&[SqlValue]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let mut cells = vec![SqlValue::Null; stmt.column_count()];
+        let mut rows = stmt
+            .query(params_from_iter(params.iter().map(Param)))
+            .map_err(map_err)?;
+        while let Some(row) = rows.next().map_err(map_err)? {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                refill(cell, row.get_ref(i).map_err(map_err)?);
+            }
+            each(&cells)?;
+        }
+        Ok(())
     }
 
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {

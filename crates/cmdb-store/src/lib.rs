@@ -125,6 +125,22 @@ pub trait Tx {
     fn dialect(&self) -> Dialect;
     /// Runs a statement that returns rows.
     fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError>;
+    /// Runs a statement that returns rows and hands each row to `each` in turn, instead of
+    /// collecting them: for reads of 100,000+ rows (a business's whole tree) that are consumed
+    /// at once, this saves a vector per row and, on backends that reuse the row buffer, a
+    /// string per text cell. The slice is only valid during the call. An error of `each` stops
+    /// the statement and is returned.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        each: &mut dyn FnMut(&[SqlValue]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for row in self.query(sql, params)? {
+            each(&row)?;
+        }
+        Ok(())
+    }
     /// Runs a statement and returns the number of affected rows.
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError>;
     /// Runs several `;`-separated statements without parameters (migrations only).

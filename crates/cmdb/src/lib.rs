@@ -173,7 +173,11 @@ impl App {
     }
 }
 
-async fn open_store(data: &Path, database: Option<&str>) -> Result<Store, String> {
+/// Opens (migrating and seeding) the database `serve` would: `database` when given, else the
+/// SQLite file in `data`. Public for `gen-topo` and for tests that open a second handle on the
+/// database of a running server (several handles on one database are supported by both
+/// backends) to check its answers against the store's own operations.
+pub async fn open_store(data: &Path, database: Option<&str>) -> Result<Store, String> {
     let path = match database {
         Some(url) if url.starts_with("sqlite://") => PathBuf::from(&url["sqlite://".len()..]),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {

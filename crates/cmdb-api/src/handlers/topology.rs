@@ -5,13 +5,14 @@
 use cmdb_domain::DomainError;
 use cmdb_store::ops::business;
 use cmdb_store::ops::sets_modules::{self, Level};
+use cmdb_store::ops::topo_tree;
 use cmdb_store::ops::topology::{self, TopoOptions};
 use cmdb_store::StoreError;
 use serde_json::{Map, Value};
 
 use super::instances::found_json;
 use super::{read, to_data, write};
-use crate::envelope::Data;
+use crate::envelope::{Data, RawJson};
 use crate::error::ApiError;
 use crate::request::ApiRequest;
 use crate::AppState;
@@ -282,13 +283,15 @@ pub async fn search_biz_inst_topo(s: AppState, req: ApiRequest) -> Result<Data, 
         with_default: req.query_flag("with_default"),
         need_sort: req.query.get("need_sort").map(String::as_str) == Some("true"),
     };
-    let topo = read(&s.store, move |tx| {
-        topology::biz_inst_topo(tx, biz_id, opts)
+    // 100k+ nodes: written as JSON text by the store, on the read's blocking thread, into the
+    // buffer that becomes the response body.
+    let raw = read(&s.store, move |tx| {
+        let mut raw = RawJson::new();
+        topo_tree::write_biz_inst_topo(tx, biz_id, opts, raw.json_mut())?;
+        Ok(raw)
     })
     .await?;
-    // 100k+ nodes: serialised once, straight into the envelope (~120 bytes a node).
-    let nodes = topology::count_nodes(&topo);
-    Data::raw(&topo, nodes * 128).map_err(|e| ApiError::Store(StoreError::Backend(e.to_string())))
+    Ok(Data::Raw(raw))
 }
 
 /// `get_mainline_object_topo`: the mainline chain, one object per level.
@@ -297,12 +300,16 @@ pub async fn get_mainline_object_topo(s: AppState, _req: ApiRequest) -> Result<V
     to_data(&chain)
 }
 
-/// `find_topo_node_paths`: each resolvable node of `bk_nodes` with its ancestor path.
-pub async fn find_topo_node_paths(s: AppState, req: ApiRequest) -> Result<Value, ApiError> {
+/// `find_topo_node_paths`: each resolvable node of `bk_nodes` with its ancestor path,
+/// serialised straight into the envelope (up to 1000 nodes × a path each: no `Value` tree).
+pub async fn find_topo_node_paths(s: AppState, req: ApiRequest) -> Result<Data, ApiError> {
     let biz_id = biz_param(&req)?;
     let body = req.filter()?;
     let paths = read(&s.store, move |tx| topology::node_paths(tx, biz_id, &body)).await?;
-    to_data(&paths)
+    let hint = paths
+        .iter()
+        .map(|p| 96 + 96 * p.bk_paths.iter().map(Vec::len).sum::<usize>());
+    Data::raw(&paths, hint.sum()).map_err(|e| ApiError::Store(StoreError::Backend(e.to_string())))
 }
 
 /// `find_module_with_relation`: `{count, info}` of the business's modules.

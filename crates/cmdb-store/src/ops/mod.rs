@@ -18,6 +18,7 @@ pub mod objects;
 pub mod schema_cache;
 pub mod seed;
 pub mod sets_modules;
+pub mod topo_tree;
 pub mod topology;
 pub mod uniques;
 pub(crate) mod util;

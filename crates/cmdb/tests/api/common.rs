@@ -150,6 +150,14 @@ impl TestApp {
         }
     }
 
+    /// A second handle on this server's database, for checking answers against the store's
+    /// own operations. Close it before the test ends.
+    pub async fn open_store(&self) -> cmdb_store::Store {
+        cmdb::open_store(&self.data_dir, self.database.as_deref())
+            .await
+            .expect("second store handle")
+    }
+
     fn auth_header() -> String {
         json!({"bk_app_code": APP_CODE, "bk_app_secret": APP_SECRET, "bk_username": "admin"})
             .to_string()
