@@ -27,6 +27,11 @@ pub const SQLITE: &[Migration] = &[
         name: "0002_topology_columns.sql",
         sql: include_str!("../migrations/sqlite/0002_topology_columns.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_hosts.sql",
+        sql: include_str!("../migrations/sqlite/0003_hosts.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: same version numbers as [`SQLITE`].
@@ -40,6 +45,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "0002_topology_columns.sql",
         sql: include_str!("../migrations/postgres/0002_topology_columns.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_hosts.sql",
+        sql: include_str!("../migrations/postgres/0003_hosts.sql"),
     },
 ];
 

@@ -5,6 +5,8 @@
 mod business;
 mod common;
 mod durability;
+mod host_fixtures;
+mod hosts;
 mod instances;
 mod mainline;
 mod models;
