@@ -80,13 +80,15 @@ fn wire_host(doc: Value, fields: Option<&[String]>) -> Value {
     project(doc, fields)
 }
 
-/// SQL for "`inst_id` is one of the ids bound as one JSON array parameter".
-fn in_id_set(dialect: Dialect) -> &'static str {
+/// SQL for "`inst_id` is one of the ids bound as one JSON array parameter": the text before
+/// and after the placeholder.
+fn in_id_set(dialect: Dialect) -> (&'static str, &'static str) {
     match dialect {
-        Dialect::Sqlite => "inst_id IN (SELECT value FROM json_each(?))",
-        Dialect::Postgres => {
-            "inst_id IN (SELECT CAST(e AS BIGINT) FROM jsonb_array_elements_text(?) AS t(e))"
-        }
+        Dialect::Sqlite => ("inst_id IN (SELECT value FROM json_each(", "))"),
+        Dialect::Postgres => (
+            "inst_id IN (SELECT CAST(e AS BIGINT) FROM jsonb_array_elements_text(",
+            ") AS t(e))",
+        ),
     }
 }
 
@@ -147,11 +149,13 @@ fn search_hosts(
         }
     }
     let restrict = scope.map(|ids| {
+        let (before, after) = in_id_set(tx.dialect());
         let mut b = SqlBuilder::new();
-        b.push(in_id_set(tx.dialect()))
+        b.push(before)
             .bind(SqlValue::Json(Value::Array(
                 ids.iter().map(|i| Value::from(*i)).collect(),
-            )));
+            )))
+            .push(after);
         b
     });
     let q = Query {

@@ -6,6 +6,8 @@ mod business;
 mod common;
 mod durability;
 mod host_fixtures;
+mod host_queries;
+mod host_transfers;
 mod hosts;
 mod instances;
 mod mainline;
