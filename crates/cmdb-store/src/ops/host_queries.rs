@@ -502,6 +502,9 @@ fn topo_names(tx: &mut dyn Tx, relations: &[Relation]) -> Result<TopoNames, Stor
     Ok(TopoNames { modules, sets })
 }
 
+/// A page of hosts (wire documents) with their relations, and the total.
+type HostsWithRelations = (u64, Vec<(Value, Vec<Relation>)>);
+
 /// Hosts of business `biz_id` within `modules` (all when `None`) matching the host filter,
 /// paged; with their relations in the business (restricted to `modules`).
 fn hosts_with_relations(
@@ -510,7 +513,7 @@ fn hosts_with_relations(
     modules: Option<Vec<i64>>,
     filter: Expr,
     page: &HostPage,
-) -> Result<(u64, Vec<(Value, Vec<Relation>)>), StoreError> {
+) -> Result<HostsWithRelations, StoreError> {
     if modules.as_ref().is_some_and(Vec::is_empty) {
         return Ok((0, Vec::new()));
     }
@@ -520,13 +523,12 @@ fn hosts_with_relations(
         ..Scope::default()
     };
     let ids = scope.host_ids(tx)?;
-    let mut with_ids = HostPage {
+    let with_ids = HostPage {
         start: page.start,
         limit: page.limit,
         sort: page.sort.clone(),
         fields: None,
     };
-    with_ids.fields = None;
     let found = search_hosts(tx, Some(&ids), filter, &with_ids)?;
     let page_ids: Vec<i64> = found
         .info
@@ -660,10 +662,6 @@ fn modules_under(
         if level == "module" {
             break;
         }
-    }
-    // A set given directly keeps its modules (the idle set included).
-    if obj_id == "set" {
-        return Ok(current);
     }
     Ok(current)
 }
