@@ -42,10 +42,15 @@ OPERATIONS = [
     "count_object_instances", "update_inst", "batch_update_inst", "delete_inst", "batch_delete_inst",
     "create_business", "search_business", "create_set", "search_set", "create_module", "search_module",
     "search_biz_inst_topo", "get_biz_internal_module",
+    "add_host_to_resource_pool", "get_host_base_info", "find_host_biz_relations", "transfer_resourcehost_to_idlemodule",
+    "transfer_host_module", "list_biz_hosts", "list_biz_hosts_topo", "find_host_topo_relation",
+    "transfer_host_to_idlemodule", "transfer_host_to_resourcemodule", "list_resource_pool_hosts", "delete_host",
+    "update_host", "batch_update_host", "list_hosts_without_biz", "create_cloud_area", "search_cloud_area",
+    "delete_cloud_area", "update_business_enable_status",
 ]
 
 # operations the official client sends as GET (their fields travel in the query string)
-GET_OPERATIONS = {"search_biz_inst_topo", "get_biz_internal_module"}
+GET_OPERATIONS = {"search_biz_inst_topo", "get_biz_internal_module", "get_host_base_info"}
 
 
 def new_id(prefix="c"):

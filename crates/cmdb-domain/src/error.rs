@@ -195,6 +195,72 @@ pub enum DomainError {
     /// start again from a time or from now.
     #[error("Event chain node not exist")]
     EventChainNodeNotExist,
+    /// 1101087: a business that still has hosts cannot be archived.
+    #[error("you are archiving a business that has hosts")]
+    ArchiveBizWithHosts,
+    /// 1101080: a transfer names a module that is not a normal module of the business.
+    #[error("topo module not found")]
+    TransferModuleNotFound,
+    /// 1110004: host creation failed (some rows of an add call failed).
+    #[error("failed to create host")]
+    HostCreateFailed,
+    /// 1110006: moving or deleting hosts failed (transfer_sethost_to_idle_module).
+    #[error("failed to delete host")]
+    HostDeleteFailed,
+    /// 1110008: the host does not exist.
+    #[error("the host could not be found")]
+    HostNotFound,
+    /// 1110030: a needed internal module is missing; payload says which.
+    #[error("failed to add host to module, error: {0}")]
+    AddHostToModuleFailed(String),
+    /// 1110031: hosts cannot be moved into an archived business.
+    #[error("failed to transfer host to biz, biz has been archived")]
+    BizArchived,
+    /// 1110051: return-to-pool without a business.
+    #[error("the resource pool was not found")]
+    ResourcePoolNotFound,
+    /// 1110052: return-to-pool from the pool itself.
+    #[error("the host is already in the resource pool")]
+    AlreadyInResourcePool,
+    /// 1110053: assign-from-pool without a business.
+    #[error("failed to get resource pool information, {0}")]
+    ResourcePoolInfoFailed(String),
+    /// 1110054: the business has no such internal module; payload names it (`idle`).
+    #[error("{0} module not found")]
+    NamedModuleNotFound(String),
+    /// 1110056: hosts are not where the operation requires them; payload lists their IPs.
+    #[error("operation failed, the following host does not belong to the target module: {0}")]
+    HostNotInTargetModule(String),
+    /// 1110063: create_cloud_area without a name.
+    #[error("failed to create bk-network area, required field bk_cloud_name is missing")]
+    CloudNameMissing,
+    /// 1110066: cloud area 0 is permanent.
+    #[error("can't delete default bk-network area")]
+    DefaultCloudDelete,
+    /// 1113002: hosts that do not belong to the business; payload: host ids, business id.
+    #[error("hostID [{0}] does not belong of businessID [{1}]")]
+    HostNotInBiz(String, i64),
+    /// 1113004: modules that do not belong to the business; payload: module ids, business id.
+    #[error("moduleID [{0}] has not belong to businessID [{1}]")]
+    ModuleNotInBiz(String, i64),
+    /// 1113005: a multi-module or incremental transfer names an internal module.
+    #[error("translate host to multiple module not contain inner module")]
+    MultiModuleWithInner,
+    /// 1113006: the business does not exist.
+    #[error("business [{0}] does not exist")]
+    BizNotExist(String),
+    /// 1113013: a normal transfer names an internal module.
+    #[error("transfer host to default module use the wrong method")]
+    DefaultModuleWrongMethod,
+    /// 1199052: several objects where one was expected (two resource pools).
+    #[error("get multiple objects")]
+    MultipleObjects,
+    /// 1199076: the built-in cloud areas cannot be changed.
+    #[error("forbidden update built in bk-network area")]
+    BuiltinCloudUpdate,
+    /// 1199079: the business does not exist (resource pool lookups).
+    #[error("business [{0}] not exist")]
+    BizNotFound(String),
     /// 1199011 wrapping another error: bk-cmdb's create/update validation reports the inner
     /// message inside `'%s' the parameter is invalid or does not exist`.
     #[error("'{0}' the parameter is invalid or does not exist")]

@@ -7,6 +7,7 @@
 pub mod attribute;
 pub mod error;
 pub mod filter;
+pub mod host;
 pub mod model;
 pub mod time;
 pub mod watch;

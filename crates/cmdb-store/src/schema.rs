@@ -32,6 +32,11 @@ pub const SQLITE: &[Migration] = &[
         name: "0003_event_chain.sql",
         sql: include_str!("../migrations/sqlite/0003_event_chain.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_hosts.sql",
+        sql: include_str!("../migrations/sqlite/0004_hosts.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: same version numbers as [`SQLITE`].
@@ -50,6 +55,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "0003_event_chain.sql",
         sql: include_str!("../migrations/postgres/0003_event_chain.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_hosts.sql",
+        sql: include_str!("../migrations/postgres/0004_hosts.sql"),
     },
 ];
 

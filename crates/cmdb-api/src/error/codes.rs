@@ -413,6 +413,147 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
                 "禁止删除未归档的业务".into(),
             ),
         ),
+        D::ArchiveBizWithHosts => (
+            1101087,
+            t(
+                "you are archiving a business that has hosts".into(),
+                "归档的业务下存在主机".into(),
+            ),
+        ),
+        D::TransferModuleNotFound => (
+            1101080,
+            t("topo module not found".into(), "拓扑模块不存在".into()),
+        ),
+        D::HostCreateFailed => (
+            1110004,
+            t("Failed to create host".into(), "创建主机失败".into()),
+        ),
+        D::HostDeleteFailed => (
+            1110006,
+            t("Failed to delete host".into(), "删除主机失败".into()),
+        ),
+        D::HostNotFound => (
+            1110008,
+            t("The host could not be found".into(), "主机不存在".into()),
+        ),
+        D::AddHostToModuleFailed(why) => (
+            1110030,
+            t(
+                format!("Failed to add host to module, error:{why}"),
+                format!("添加主机到模块失败，错误：{why}"),
+            ),
+        ),
+        D::BizArchived => (
+            1110031,
+            t(
+                "Failed to transfer host to biz, biz has been archived".into(),
+                "转移主机到业务失败，业务已归档".into(),
+            ),
+        ),
+        D::ResourcePoolNotFound => (
+            1110051,
+            t(
+                "The resource pool was not found".into(),
+                "资源池不存在".into(),
+            ),
+        ),
+        D::AlreadyInResourcePool => (
+            1110052,
+            t(
+                "The host is already in the resource pool".into(),
+                "主机已在资源池中".into(),
+            ),
+        ),
+        D::ResourcePoolInfoFailed(why) => (
+            1110053,
+            t(
+                format!("Failed to get resource pool information, {why}"),
+                format!("获取资源池信息失败，{why}"),
+            ),
+        ),
+        D::NamedModuleNotFound(which) => (
+            1110054,
+            t(
+                format!("{which} module not found"),
+                format!("{which} 模块不存在"),
+            ),
+        ),
+        D::HostNotInTargetModule(ips) => (
+            1110056,
+            t(
+                format!(
+                    "Operation failed, the following host does not belong to the target module: {ips}"
+                ),
+                format!("操作失败，以下主机不属于目标模块：{ips}"),
+            ),
+        ),
+        D::CloudNameMissing => (
+            1110063,
+            t(
+                "Failed to create bk-network area, required field bk_cloud_name is missing".into(),
+                "创建管控区域失败，缺少必填字段 bk_cloud_name".into(),
+            ),
+        ),
+        D::DefaultCloudDelete => (
+            1110066,
+            t(
+                "can't delete default bk-network area".into(),
+                "不能删除默认管控区域".into(),
+            ),
+        ),
+        D::HostNotInBiz(hosts, biz) => (
+            1113002,
+            t(
+                format!("hostID [{hosts}] does not belong of  businessID [{biz}]"),
+                format!("主机 [{hosts}] 不属于业务 [{biz}]"),
+            ),
+        ),
+        D::ModuleNotInBiz(modules, biz) => (
+            1113004,
+            t(
+                format!("ModuleID [{modules}] has not belong to  businessID [{biz}]"),
+                format!("模块 [{modules}] 不属于业务 [{biz}]"),
+            ),
+        ),
+        D::MultiModuleWithInner => (
+            1113005,
+            t(
+                "translate host to multiple module not contain inner module".into(),
+                "转移主机到多个模块时不能包含内置模块".into(),
+            ),
+        ),
+        D::BizNotExist(biz) => (
+            1113006,
+            t(
+                format!("Business [{biz}] does not exist"),
+                format!("业务 [{biz}] 不存在"),
+            ),
+        ),
+        D::DefaultModuleWrongMethod => (
+            1113013,
+            t(
+                "transfer host to default module use the wrong method".into(),
+                "转移主机到内置模块使用了错误的方法".into(),
+            ),
+        ),
+        D::MultipleObjects => (
+            1199052,
+            t("get multiple objects".into(), "获取到多个对象".into()),
+        ),
+        D::BuiltinCloudUpdate => (
+            1199076,
+            t(
+                "forbidden update built in bk-network area".into(),
+                "禁止更新内置管控区域".into(),
+            ),
+        ),
+        D::BizNotFound(biz) => (
+            1199079,
+            t(
+                format!("business [{biz}] not exist"),
+                format!("业务 [{biz}] 不存在"),
+            ),
+        ),
         D::Wrapped(inner) => {
             let (_, msg) = domain(inner, lang);
             (
@@ -430,7 +571,7 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
 pub fn describe(e: &ApiError, lang: Lang) -> (StatusCode, i64, String) {
     let zh = lang == Lang::Zh;
     match e {
-        ApiError::Domain(d) => {
+        ApiError::Domain(d) | ApiError::WithData(d, _) => {
             let (code, msg) = domain(d, lang);
             (StatusCode::OK, code, msg)
         }

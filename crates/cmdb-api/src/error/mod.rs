@@ -13,6 +13,10 @@ pub enum ApiError {
     /// A domain rule failed (validation, not found, duplicate ...).
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// A domain rule failed, and the answer still carries `data` (partial-success reports such
+    /// as add_host_to_resource_pool's per-row results, 00-protocol §4.1).
+    #[error("{0}")]
+    WithData(DomainError, serde_json::Value),
     /// The store failed for a reason that is not a domain rule.
     #[error("{0}")]
     Store(StoreError),

@@ -1,6 +1,7 @@
 //! Handlers, one module per spec file. Each is parse → one store operation → shape.
 
 pub mod audit;
+pub mod hosts;
 pub mod instances;
 pub mod models;
 pub mod topology;

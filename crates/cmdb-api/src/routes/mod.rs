@@ -105,11 +105,15 @@ fn lang_of(headers: &HeaderMap) -> Lang {
 
 fn error_answer(e: &ApiError, lang: Lang) -> Answer {
     let (status, code, message) = describe(e, lang);
+    let data = match e {
+        ApiError::WithData(_, data) => data.clone(),
+        _ => Value::Null,
+    };
     let mut answer = Answer {
         status,
         code,
         message,
-        data: Data::Json(Value::Null),
+        data: Data::Json(data),
         headers: Vec::new(),
     };
     if matches!(e, ApiError::Auth(_)) {

@@ -11,8 +11,9 @@
 //! through the seeded unique rule on `bk_biz_name` (`instance_unique`, so racing creates and
 //! renames lose inside the database).
 //!
-//! Host checks (archive 1101087, delete 1101030) come with the hosts (40-hosts.md): there is no
-//! host relation to look at yet.
+//! A business holding hosts (`host_module` rows, idle modules included) cannot be archived
+//! (1101087) or deleted (1101030); the business row is locked first, and transfers into it read
+//! it `FOR SHARE`, so the check cannot miss a host being moved in.
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use cmdb_domain::DomainError;
 use serde_json::{json, Map, Value};
 
 use super::audit::{self, AuditEntry, EventType};
+use super::hosts::{has_hosts, HostScope};
 use super::instances::{
     apply_update, build_create_doc, get_doc_for_update, insert_row, insert_unique_keys,
     rewrite_row, run_query, stamp_created, stamp_updated, string_list, Found, InstanceRow, Query,
@@ -485,6 +487,9 @@ pub fn update_status(
                 return Ok(());
             }
             check_no_associations(tx, biz_id)?;
+            if has_hosts(tx, HostScope::Biz, biz_id)? {
+                return Err(DomainError::ArchiveBizWithHosts.into());
+            }
             let name = archived_name(tx, &name_of(&old))?;
             fields.insert("bk_biz_name".into(), Value::String(name));
             fields.insert("bk_data_status".into(), json!(DISABLED));
@@ -593,6 +598,11 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(), Store
     }
     if found.iter().any(|(_, doc)| !is_archived(doc)) {
         return Err(DomainError::UnarchivedBizDelete.into());
+    }
+    for (biz_id, _) in &found {
+        if has_hosts(tx, HostScope::Biz, *biz_id)? {
+            return Err(DomainError::HasHosts.into());
+        }
     }
     for (biz_id, _) in found {
         delete_topology(tx, ctx, biz_id)?;

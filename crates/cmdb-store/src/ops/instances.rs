@@ -484,6 +484,11 @@ pub fn update(
     let Some(old) = get_doc_for_update(tx, obj_id, inst_id)? else {
         return Err(DomainError::NotFound.into());
     };
+    if obj_id == "host" {
+        // Hosts keep their list fields as arrays and their address keys in `host_ip`.
+        let schema = super::hosts::host_schema(tx)?;
+        return super::hosts::update_host_doc(tx, ctx, &schema, inst_id, old, body);
+    }
     let biz_id = old.get("bk_biz_id").and_then(loose_i64).unwrap_or(0);
     let Some(schema) = ModelSchema::load(tx, obj_id, biz_id)? else {
         return Err(DomainError::IsInvalid("bk_obj_id".into()).into());
@@ -553,10 +558,18 @@ pub fn delete(
         if mainline {
             // Deepest level first, so no row is ever left without its parent.
             let biz_id = old.get("bk_biz_id").and_then(loose_i64).unwrap_or(0);
-            for (level, rows) in super::mainline::descendants(tx, obj_id, biz_id, inst_id)?
-                .into_iter()
-                .rev()
-            {
+            let levels = super::mainline::descendants(tx, obj_id, biz_id, inst_id)?;
+            // A subtree whose modules hold hosts cannot go (30-topology §4.2, 1101030).
+            for (level, rows) in &levels {
+                if level == "module" {
+                    for (id, _) in rows {
+                        if super::hosts::has_hosts(tx, super::hosts::HostScope::Module, *id)? {
+                            return Err(DomainError::HasHosts.into());
+                        }
+                    }
+                }
+            }
+            for (level, rows) in levels.into_iter().rev() {
                 for (id, doc) in rows {
                     delete_row(tx, ctx, &level, id, doc, true)?;
                 }

@@ -15,8 +15,8 @@
 //! ids never collide with real unique rules, whose ids are positive). Racing creates and
 //! renames therefore lose inside the database with 1101108 / 1199014.
 //!
-//! Not here yet: host checks (1101030 on delete) come with the hosts (40-hosts.md); set and
-//! service templates do not exist, so a non-zero `set_template_id` / `service_template_id` is
+//! A set or module that holds hosts (`host_module` rows) cannot be deleted (1101030). Not here
+//! yet: set and service templates do not exist, so a non-zero `set_template_id` / `service_template_id` is
 //! refused as a missing template (1199006), and `service_category_id` is not checked against
 //! service categories (it defaults to the default category, 2).
 
@@ -30,6 +30,7 @@ use cmdb_domain::DomainError;
 use serde_json::{json, Map, Value};
 
 use super::audit::{self, AuditEntry, EventType};
+use super::hosts::{has_hosts, HostScope};
 use super::instances::{
     apply_update, build_create_doc, get_doc_for_update, insert_row, insert_unique_keys,
     rewrite_row, run_query, stamp_created, stamp_updated, string_list, Found, InstanceRow, Query,
@@ -605,7 +606,11 @@ pub fn update_module(
 
 /// Deletion is refused while the instance is an end of an instance association whose other end
 /// still exists (1101036); mainline relations are not associations.
-fn check_no_associations(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<(), StoreError> {
+pub(crate) fn check_no_associations(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    inst_id: i64,
+) -> Result<(), StoreError> {
     let rows = tx.query(
         "SELECT 1 FROM instance_association a JOIN instance i \
          ON i.obj_id = a.asst_obj_id AND i.inst_id = a.asst_inst_id \
@@ -721,6 +726,11 @@ pub fn delete_sets(
     for (set_id, doc) in found {
         check_no_associations(tx, "set", set_id)?;
         let modules = modules_of(tx, set_id)?;
+        // Modules are locked (PostgreSQL) before the relation check, so a transfer into one
+        // of them either committed (and is seen here) or waits and then finds it gone.
+        if has_hosts(tx, HostScope::Set, set_id)? {
+            return Err(DomainError::HasHosts.into());
+        }
         for (module_id, _) in &modules {
             check_no_associations(tx, "module", *module_id)?;
         }
@@ -752,6 +762,9 @@ pub fn delete_module(
     };
     if is_builtin(Level::Module, &doc) {
         return Err(DomainError::BuiltinSetModuleForbidden.into());
+    }
+    if has_hosts(tx, HostScope::Module, module_id)? {
+        return Err(DomainError::HasHosts.into());
     }
     check_no_associations(tx, "module", module_id)?;
     remove(tx, ctx, Level::Module, module_id, doc)
