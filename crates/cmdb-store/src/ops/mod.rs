@@ -6,6 +6,7 @@
 //! Writes append their audit record and change event through [`audit::record`] inside the same
 //! transaction, so no acknowledged write lacks them and no rolled-back write has them.
 
+pub mod associations;
 pub mod attributes;
 pub mod audit;
 pub mod business;
