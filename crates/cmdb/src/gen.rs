@@ -239,7 +239,8 @@ pub async fn generate_assoc(store: Store, cfg: GenAssocConfig) -> Result<Value, 
     let dst_obj = format!("{}_dst", cfg.prefix);
     let key = format!("{src_obj}_connect_{dst_obj}");
     {
-        let (ctx, src_obj, dst_obj, key) = (c.clone(), src_obj.clone(), dst_obj.clone(), key.clone());
+        let (ctx, src_obj, dst_obj, key) =
+            (c.clone(), src_obj.clone(), dst_obj.clone(), key.clone());
         write(&store, move |tx| {
             for o in [&src_obj, &dst_obj] {
                 objects::create(

@@ -937,8 +937,7 @@ async fn writes_are_audited() {
     // Audit rows have no API yet (issue 7): read them with a second connection to the embedded
     // store (SQLite only; on PostgreSQL the same code path writes them).
     if app.database.is_none() {
-        let store =
-            cmdb_store_sqlite::SqliteDb::open(&app.data_dir.join("cmdb.sqlite3")).unwrap();
+        let store = cmdb_store_sqlite::SqliteDb::open(&app.data_dir.join("cmdb.sqlite3")).unwrap();
         let rows = cmdb_store::read(&store, |tx| {
             tx.query(
                 "SELECT audit_type || '/' || resource_type || '/' || action FROM audit_log \
