@@ -261,6 +261,56 @@ pub enum DomainError {
     /// 1199079: the business does not exist (resource pool lookups).
     #[error("business [{0}] not exist")]
     BizNotFound(String),
+    /// 1101038: a model association with the same source, target and kind exists (also the
+    /// text batch_create_instance_association reports for an already existing instance pair).
+    #[error("the associations {0}->{1} already exist")]
+    AssociationExists(String, String),
+    /// 1101043: a model association still has instance associations.
+    #[error("the object association has been instantiated and cannot be deleted")]
+    ObjAsstHasInstances,
+    /// 1101045: `bk_asst_id`, `bk_obj_id` or `bk_asst_obj_id` of a model association is empty.
+    #[error("the object association is missing a required parameter")]
+    ObjAsstMissingParam,
+    /// 1101046: the addressed model association does not exist.
+    #[error("object association does not exist.")]
+    ObjAsstNotExist,
+    /// 1101047: an update names fields of a model association that never change.
+    #[error("contains fields that are not allowed to be updated")]
+    ObjAsstFieldForbidden,
+    /// 1101051: pre-set association kinds are permanent.
+    #[error("the preset association kind cannot be deleted or changed")]
+    AsstKindPreset,
+    /// 1101052: a 1:1 association's source or target already has its one link.
+    #[error("can not create multiple instance association for a 1:1 association.")]
+    InstAsstOneToOne,
+    /// 1101054: pre-set model associations cannot be updated.
+    #[error("the preset association cannot be updated")]
+    ObjAsstPresetUpdate,
+    /// 1101055: pre-set model associations cannot be deleted.
+    #[error("the preset association cannot be deleted")]
+    ObjAsstPresetDelete,
+    /// 1101060: an association kind used by a model association cannot be deleted.
+    #[error("the association kind is already in use")]
+    AsstKindInUse,
+    /// 1101061: the target of a 1:n association already has its one source.
+    #[error("multiple source instances cannot be associated with one target in a 1:n association")]
+    InstAsstOneToMany,
+    /// 1101072: the named association kind does not exist.
+    #[error("association kind does not exist")]
+    AsstKindNotExist,
+    /// 1101073: the source instance of an instance association does not exist.
+    #[error("the association inst is not exist")]
+    InstAsstSrcNotExist,
+    /// 1101074: the target instance of an instance association does not exist.
+    #[error("the association target inst is not exist")]
+    InstAsstDstNotExist,
+    /// 1101082: `bk_mainline` associations belong to the topology API.
+    #[error("bk_mainline is a built-in association kind and cannot be used here")]
+    MainlineAsstForbidden,
+    /// 1113053: a concurrent create claimed the same association slot first (the database
+    /// refused the second); retrying sees the winner.
+    #[error("the instance association conflicts with a concurrent one, please retry")]
+    InstAsstConflict,
     /// 1199011 wrapping another error: bk-cmdb's create/update validation reports the inner
     /// message inside `'%s' the parameter is invalid or does not exist`.
     #[error("'{0}' the parameter is invalid or does not exist")]

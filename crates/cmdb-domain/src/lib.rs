@@ -4,6 +4,7 @@
 //! Architecture invariant: this crate does no I/O. It may not depend on tokio, axum, rusqlite or
 //! postgres; `crates/cmdb/tests/api/tidy.rs` fails the build when it does.
 
+pub mod association;
 pub mod attribute;
 pub mod error;
 pub mod filter;

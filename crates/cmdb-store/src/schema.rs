@@ -37,6 +37,11 @@ pub const SQLITE: &[Migration] = &[
         name: "0004_hosts.sql",
         sql: include_str!("../migrations/sqlite/0004_hosts.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_association_slots.sql",
+        sql: include_str!("../migrations/sqlite/0005_association_slots.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: same version numbers as [`SQLITE`].
@@ -61,6 +66,11 @@ pub const POSTGRES: &[Migration] = &[
         name: "0004_hosts.sql",
         sql: include_str!("../migrations/postgres/0004_hosts.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_association_slots.sql",
+        sql: include_str!("../migrations/postgres/0005_association_slots.sql"),
+    },
 ];
 
 /// The migrations for `dialect`.
@@ -76,26 +86,31 @@ pub fn latest_version(dialect: Dialect) -> i64 {
     migrations(dialect).last().map_or(0, |m| m.version)
 }
 
-/// Applies every migration newer than the database's version; returns the resulting version.
+/// Applies every migration the database has not recorded yet; returns the resulting version.
 /// Refuses a database newer than this binary rather than guessing.
 pub fn migrate(tx: &mut dyn Tx) -> Result<i64, StoreError> {
     let dialect = tx.dialect();
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )?;
-    let rows = tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
-    let current = rows
-        .first()
-        .and_then(|r| r.first())
-        .and_then(SqlValue::as_i64)
-        .unwrap_or(0);
+    let applied: Vec<i64> = tx
+        .query("SELECT version FROM schema_version", &[])?
+        .iter()
+        .filter_map(|r| r.first().and_then(SqlValue::as_i64))
+        .collect();
+    let current = applied.iter().copied().max().unwrap_or(0);
     let latest = latest_version(dialect);
     if current > latest {
         return Err(StoreError::Corrupt(format!(
             "database schema version {current} is newer than this binary supports ({latest})"
         )));
     }
-    for m in migrations(dialect).iter().filter(|m| m.version > current) {
+    // Every migration not yet recorded, in order -- not only those above the highest applied:
+    // versions are reserved by parallel branches, so a database may have 4 before 3 exists.
+    for m in migrations(dialect)
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+    {
         tracing::info!(version = m.version, name = m.name, "applying migration");
         tx.execute_batch(m.sql)?;
         tx.execute(

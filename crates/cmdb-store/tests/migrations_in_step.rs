@@ -29,10 +29,18 @@ fn both_backends_have_the_same_migration_versions() {
 }
 
 #[test]
-fn versions_start_at_one_and_increase_by_one() {
+fn versions_start_at_one_and_increase() {
+    // Strictly increasing, not necessarily consecutive: parallel branches reserve numbers
+    // (0003 belongs to the hosts branch), and `migrate` applies every version not yet recorded.
     for d in [Dialect::Sqlite, Dialect::Postgres] {
-        for (i, m) in migrations(d).iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1, "{d:?} migration {}", m.name);
+        let mut last = 0;
+        for m in migrations(d) {
+            assert!(
+                m.version > last && (last > 0 || m.version == 1),
+                "{d:?} migration {}",
+                m.name
+            );
+            last = m.version;
             assert!(
                 m.name.starts_with(&format!("{:04}_", m.version)),
                 "{d:?} migration {} is not named after its version",

@@ -33,6 +33,8 @@ pub enum Command {
     Serve(ServeConfig),
     /// Build a large mainline topology (for benchmarks); prints a JSON summary.
     GenTopo(gen::GenConfig),
+    /// Build two models with many instance associations (for benchmarks); prints a JSON summary.
+    GenAssoc(gen::GenAssocConfig),
 }
 
 /// Settings of `cmdb serve`; every flag also reads an environment variable.
@@ -110,6 +112,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::GenTopo(config) => {
             let store = open_store(&config.data, config.database.as_deref()).await?;
             let summary = gen::generate(store.clone(), config).await;
+            store.close().await;
+            println!("{}", summary?);
+            Ok(())
+        }
+        Command::GenAssoc(config) => {
+            let store = open_store(&config.data, config.database.as_deref()).await?;
+            let summary = gen::generate_assoc(store.clone(), config).await;
             store.close().await;
             println!("{}", summary?);
             Ok(())

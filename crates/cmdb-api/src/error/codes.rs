@@ -224,6 +224,118 @@ pub fn domain(e: &DomainError, lang: Lang) -> (i64, String) {
                 "模型至少需要一组必须的唯一校验".into(),
             ),
         ),
+        D::AssociationExists(src, dst) => (
+            1101038,
+            t(
+                format!("the associations {src}->{dst} already exist"),
+                format!("关联关系 {src}->{dst} 已经存在"),
+            ),
+        ),
+        D::ObjAsstHasInstances => (
+            1101043,
+            t(
+                "the object association has been instantiated and cannot be deleted".into(),
+                "模型关联已经实例化，不能删除".into(),
+            ),
+        ),
+        D::ObjAsstMissingParam => (
+            1101045,
+            t(
+                "the object association is missing a required parameter".into(),
+                "模型关联缺少相关参数".into(),
+            ),
+        ),
+        D::ObjAsstNotExist => (
+            1101046,
+            t(
+                "object association does not exist.".into(),
+                "模型关联不存在".into(),
+            ),
+        ),
+        D::ObjAsstFieldForbidden => (
+            1101047,
+            t(
+                "contains fields that are not allowed to be updated".into(),
+                "包含不允许更新的字段".into(),
+            ),
+        ),
+        D::AsstKindPreset => (
+            1101051,
+            t(
+                "the preset association kind cannot be deleted or changed".into(),
+                "预置关联类型不能删除或修改".into(),
+            ),
+        ),
+        D::InstAsstOneToOne => (
+            1101052,
+            t(
+                "can not create multiple instance association for a 1:1 association.".into(),
+                "1:1 关联关系不能关联多个实例".into(),
+            ),
+        ),
+        D::ObjAsstPresetUpdate => (
+            1101054,
+            t(
+                "the preset association cannot be updated".into(),
+                "禁止更新预定义的关联".into(),
+            ),
+        ),
+        D::ObjAsstPresetDelete => (
+            1101055,
+            t(
+                "the preset association cannot be deleted".into(),
+                "禁止删除预定义的关联".into(),
+            ),
+        ),
+        D::AsstKindInUse => (
+            1101060,
+            t(
+                "the association kind is already in use".into(),
+                "关联类型已经被使用".into(),
+            ),
+        ),
+        D::InstAsstOneToMany => (
+            1101061,
+            t(
+                "multiple source instances cannot be associated with one target in a 1:n association".into(),
+                "1:n 关联关系的目标实例只能有一个源实例".into(),
+            ),
+        ),
+        D::AsstKindNotExist => (
+            1101072,
+            t(
+                "association kind does not exist".into(),
+                "关联类型不存在".into(),
+            ),
+        ),
+        D::InstAsstSrcNotExist => (
+            1101073,
+            t(
+                "the association inst is not exist".into(),
+                "关联的源实例不存在".into(),
+            ),
+        ),
+        D::InstAsstDstNotExist => (
+            1101074,
+            t(
+                "the association target inst is not exist".into(),
+                "关联的目标实例不存在".into(),
+            ),
+        ),
+        D::MainlineAsstForbidden => (
+            1101082,
+            t(
+                "bk_mainline is a built-in association kind and cannot be used here".into(),
+                "bk_mainline 是内置关联类型，不能在当前场景使用".into(),
+            ),
+        ),
+        D::InstAsstConflict => (
+            1113053,
+            t(
+                "the instance association conflicts with a concurrent one, please retry".into(),
+                "实例关联与并发请求冲突，请重试".into(),
+            ),
+        ),
         D::InstHasAssociation => (
             1101075,
             t("the inst has association".into(), "实例存在关联关系".into()),

@@ -1,5 +1,6 @@
 //! Handlers, one module per spec file. Each is parse → one store operation → shape.
 
+pub mod associations;
 pub mod audit;
 pub mod hosts;
 pub mod instances;

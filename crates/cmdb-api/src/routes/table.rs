@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use crate::envelope::Data;
 use crate::error::ApiError;
-use crate::handlers::{audit, hosts, instances, models, topology};
+use crate::handlers::{associations, audit, hosts, instances, models, topology};
 use crate::request::ApiRequest;
 use crate::AppState;
 use axum::http::Method;
@@ -299,6 +299,122 @@ pub static ROUTES: &[Route] = &[
         POST,
         "/api/v3/count/instances/object/{bk_obj_id}",
         instances::count_object_instances
+    ),
+    // 50-associations: kinds (v3 only), model associations, instance associations;
+    // 20-instances §11: the association topology of one instance.
+    route!(
+        None,
+        POST,
+        "/api/v3/find/associationtype",
+        associations::search_kinds
+    ),
+    route!(
+        None,
+        POST,
+        "/api/v3/create/associationtype",
+        associations::create_kind
+    ),
+    route!(
+        None,
+        PUT,
+        "/api/v3/update/associationtype/{id}",
+        associations::update_kind
+    ),
+    route!(
+        None,
+        DELETE,
+        "/api/v3/delete/associationtype/{id}",
+        associations::delete_kind
+    ),
+    route!(
+        Some("find_object_association"),
+        POST,
+        "/api/v3/find/objectassociation",
+        associations::find_object_association
+    ),
+    route!(
+        None,
+        POST,
+        "/api/v3/create/objectassociation",
+        associations::create_object_association
+    ),
+    route!(
+        None,
+        PUT,
+        "/api/v3/update/objectassociation/{id}",
+        associations::update_object_association
+    ),
+    route!(
+        None,
+        DELETE,
+        "/api/v3/delete/objectassociation/{id}",
+        associations::delete_object_association
+    ),
+    route!(
+        Some("add_instance_association"),
+        POST,
+        "/api/v3/create/instassociation",
+        associations::add_instance_association
+    ),
+    route!(
+        Some("batch_create_instance_association"),
+        POST,
+        "/api/v3/createmany/instassociation",
+        associations::batch_create_instance_association
+    ),
+    route!(
+        Some("delete_instance_association"),
+        DELETE,
+        "/api/v3/delete/instassociation/{bk_obj_id}/{id}",
+        associations::delete_instance_association
+    ),
+    route!(
+        Some("delete_related_inst_asso"),
+        DELETE,
+        "/api/v3/delete/instassociation/batch",
+        associations::delete_related_inst_asso
+    ),
+    route!(
+        Some("find_instance_association"),
+        POST,
+        "/api/v3/find/instassociation",
+        associations::find_instance_association
+    ),
+    route!(
+        Some("find_instassociation_with_inst"),
+        POST,
+        "/api/v3/find/instassociation/object/{bk_obj_id}/inst/detail",
+        associations::find_instassociation_with_inst
+    ),
+    route!(
+        Some("search_instance_associations"),
+        POST,
+        "/api/v3/search/instance_associations/object/{bk_obj_id}",
+        associations::search_instance_associations
+    ),
+    route!(
+        Some("count_instance_associations"),
+        POST,
+        "/api/v3/count/instance_associations/object/{bk_obj_id}",
+        associations::count_instance_associations
+    ),
+    route!(
+        Some("search_related_inst_asso"),
+        POST,
+        "/api/v3/find/instassociation/related",
+        associations::search_related_inst_asso
+    ),
+    route!(
+        Some("search_inst_asst_object_inst_base_info"),
+        POST,
+        "/api/v3/findmany/inst/association/association_object/inst_base_info",
+        associations::search_inst_asst_object_inst_base_info
+    ),
+    route!(
+        Some("search_inst_association_topo"),
+        POST,
+        "/api/v3/find/insttopo/object/{bk_obj_id}/inst/{bk_inst_id}",
+        associations::search_inst_association_topo
     ),
     // 30-topology: businesses
     route!(

@@ -6,12 +6,13 @@
 //! Writes append their audit record and change event through [`audit::record`] inside the same
 //! transaction, so no acknowledged write lacks them and no rolled-back write has them.
 
+pub mod associations;
 pub mod attributes;
 pub mod audit;
 pub mod business;
 pub mod classifications;
-pub mod events;
 pub mod cloud_areas;
+pub mod events;
 pub mod groups;
 pub mod host_queries;
 pub mod host_transfer;
