@@ -547,7 +547,15 @@ async fn rolled_back_writes_leave_no_event_and_expired_cursors_are_refused() {
 async fn a_consumer_following_cursors_sees_every_write_once_in_order() {
     let app = TestApp::spawn().await;
     app.create_model("ev").await;
+    // A real cursor to start from: NoEventCursor would mean "from whenever the first watch
+    // arrives", and writers may already have committed by then.
+    app.esb_ok(
+        "create_inst",
+        json!({"bk_obj_id": "ev", "bk_inst_name": "start"}),
+    )
+    .await;
     let first = watch(&app, json!({"bk_resource": "object_instance"})).await;
+    assert_eq!(first["bk_watched"], json!(true));
     let mut cursor = first["bk_events"][0]["bk_cursor"]
         .as_str()
         .unwrap()
