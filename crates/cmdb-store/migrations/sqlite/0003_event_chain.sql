@@ -19,3 +19,6 @@ UPDATE change_event SET seq = id;
 CREATE UNIQUE INDEX change_event_seq ON change_event (seq);
 DROP INDEX change_event_resource;
 CREATE INDEX change_event_resource ON change_event (resource, seq);
+-- PostgreSQL's index of unsealed events; always empty here (SQLite numbers events at insert),
+-- kept so both backends have the same indexes.
+CREATE INDEX change_event_unsealed ON change_event (id) WHERE seq IS NULL;
