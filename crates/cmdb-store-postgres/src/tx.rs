@@ -208,8 +208,12 @@ pub(crate) struct PgTx<'c> {
     pub(crate) broken: bool,
     /// Network round trips made so far.
     pub(crate) trips: u64,
-    /// Statements to run last, just before COMMIT ([`Tx::at_commit`]).
-    at_commit: Vec<&'static str>,
+    /// Items of the statements to run last, just before COMMIT ([`Tx::at_commit_append`]), in
+    /// the order they were appended.
+    at_commit: Vec<(&'static str, serde_json::Value)>,
+    /// Open savepoints, innermost last, each with the length `at_commit` had when it was opened
+    /// (rolling back to it drops the items appended since).
+    savepoints: Vec<(&'static str, usize)>,
 }
 
 impl<'c> PgTx<'c> {
@@ -235,6 +239,7 @@ impl<'c> PgTx<'c> {
             broken: false,
             trips: 0,
             at_commit: Vec::new(),
+            savepoints: Vec::new(),
         }
     }
 
@@ -439,11 +444,19 @@ impl<'c> PgTx<'c> {
         self.begin = begin;
     }
 
-    /// Queues the [`Tx::at_commit`] statements behind everything else, so they run last, right
-    /// before the COMMIT -- whether it is sent now or carried with the next job.
+    /// Queues the [`Tx::at_commit_append`] statements behind everything else, so they run last,
+    /// right before the COMMIT -- whether it is sent now or carried with the next job. Each
+    /// statement runs once, with the array of its items in appending order; statements run in
+    /// the order of their first item.
     pub(crate) fn queue_at_commit(&mut self) -> Result<(), StoreError> {
-        for sql in std::mem::take(&mut self.at_commit) {
-            self.execute_deferred(sql, &[], None)?;
+        let mut items = std::mem::take(&mut self.at_commit);
+        self.savepoints.clear();
+        while let Some((sql, _)) = items.first() {
+            let sql = *sql;
+            let (mine, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|(s, _)| *s == sql);
+            items = rest;
+            let array = serde_json::Value::Array(mine.into_iter().map(|(_, item)| item).collect());
+            self.execute_deferred(sql, &[SqlValue::Json(array)], None)?;
         }
         Ok(())
     }
@@ -672,6 +685,7 @@ impl<'c> PgTx<'c> {
     pub(crate) fn rollback(&mut self) {
         self.queue.clear();
         self.at_commit.clear();
+        self.savepoints.clear();
         if self.begin.is_none() && !self.broken {
             self.trips += 1;
             if self.conn.run_control(ROLLBACK).is_err() {
@@ -731,9 +745,37 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn at_commit(&mut self, sql: &'static str) -> Result<(), StoreError> {
-        if !self.at_commit.contains(&sql) {
-            self.at_commit.push(sql);
+    fn at_commit_append(
+        &mut self,
+        sql: &'static str,
+        item: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.at_commit.push((sql, item));
+        Ok(())
+    }
+
+    fn savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.execute_batch(&format!("SAVEPOINT {name}"))?;
+        self.savepoints.push((name, self.at_commit.len()));
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.execute_batch(&format!("RELEASE SAVEPOINT {name}"))?;
+        // Releasing a savepoint also releases those opened after it; their items stay.
+        if let Some(at) = self.savepoints.iter().rposition(|(n, _)| *n == name) {
+            self.savepoints.truncate(at);
+        }
+        Ok(())
+    }
+
+    fn rollback_savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.execute_batch(&format!(
+            "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
+        ))?;
+        if let Some(at) = self.savepoints.iter().rposition(|(n, _)| *n == name) {
+            self.at_commit.truncate(self.savepoints[at].1);
+            self.savepoints.truncate(at);
         }
         Ok(())
     }

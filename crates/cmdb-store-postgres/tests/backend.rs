@@ -1373,3 +1373,107 @@ async fn authenticates_with_password_md5_and_scram() {
     }
     f.db.close().await;
 }
+
+/// Events are written at commit, numbered in the order they were recorded; those recorded inside
+/// a savepoint that is rolled back vanish with it (a failed batch item leaves no event), those of
+/// a released one stay.
+#[tokio::test]
+async fn events_are_numbered_at_commit_and_follow_savepoints() {
+    use cmdb_store::ops::audit::{event, EventType};
+    let Some(f) = common::fresh("events_are_numbered_at_commit_and_follow_savepoints").await else {
+        return;
+    };
+    let db = &*f.db;
+    let clock = || async {
+        scalar(db, "SELECT seq FROM event_clock WHERE id = 1", vec![])
+            .await
+            .as_i64()
+            .unwrap()
+    };
+    let start = clock().await;
+    write(db, |tx| {
+        let ctx = common::ctx();
+        let ev = |tx: &mut dyn cmdb_store::Tx, id: i64| {
+            event(
+                tx,
+                &ctx,
+                "object_instance",
+                EventType::Create,
+                "sw",
+                id,
+                &json!({"id": id}),
+            )
+        };
+        ev(tx, 1)?;
+        tx.savepoint("a")?;
+        ev(tx, 2)?;
+        tx.rollback_savepoint("a")?;
+        tx.savepoint("b")?;
+        ev(tx, 3)?;
+        tx.savepoint("c")?;
+        ev(tx, 4)?;
+        tx.release_savepoint("c")?;
+        tx.release_savepoint("b")?;
+        tx.savepoint("d")?;
+        ev(tx, 5)?;
+        tx.savepoint("e")?;
+        ev(tx, 6)?;
+        tx.release_savepoint("e")?;
+        // Rolling back the outer savepoint drops what the released inner one kept.
+        tx.rollback_savepoint("d")?;
+        ev(tx, 7)
+    })
+    .await
+    .unwrap();
+    let rows = read(db, |tx| {
+        tx.query(
+            "SELECT seq, inst_id, detail->>'id' FROM change_event ORDER BY seq",
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    let got: Vec<(i64, i64, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_i64().unwrap(),
+                r[1].as_i64().unwrap(),
+                r[2].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(i64, i64, String)> = [1, 3, 4, 7]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (start + 1 + i as i64, *id, id.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        clock().await,
+        start + 4,
+        "the clock advanced by the events written"
+    );
+    // A transaction that records nothing leaves the clock alone; one that rolls back, too.
+    write(db, |tx| {
+        tx.execute("INSERT INTO setting (key, value) VALUES ('x', '1')", &[])
+    })
+    .await
+    .unwrap();
+    let err = write(db, move |tx| {
+        event(
+            tx,
+            &common::ctx(),
+            "object_instance",
+            EventType::Create,
+            "sw",
+            9,
+            &json!({}),
+        )?;
+        Err::<(), _>(StoreError::Backend("job failed".into()))
+    })
+    .await;
+    assert!(err.is_err());
+    assert_eq!(clock().await, start + 4);
+    f.db.close().await;
+}

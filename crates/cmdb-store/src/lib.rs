@@ -168,16 +168,41 @@ pub trait Tx {
             Err(e) => Err(e),
         }
     }
-    /// Registers a statement (no parameters) to run as the very last one before COMMIT, once
-    /// however often it is registered. Why: a statement that takes a lock every writer contends
-    /// for (the event clock) must hold it for as short a time as possible and never while the
-    /// transaction waits for other locks, or writers would deadlock. Only backends with
-    /// concurrent writers need it; the default refuses, so a caller can never rely on it
-    /// silently.
-    fn at_commit(&mut self, sql: &'static str) -> Result<(), StoreError> {
+    /// Appends `item` to a statement that runs once, as the very last one before COMMIT, with its
+    /// one `?` bound to the JSON array of every item appended for it in this transaction, in
+    /// order. Items appended inside a savepoint that is rolled back ([`Tx::rollback_savepoint`])
+    /// are dropped with it. Why: a statement that takes a lock every writer contends for (the
+    /// event clock) must hold it for as short a time as possible and never while the transaction
+    /// waits for other locks, or writers would deadlock; and rows that can only be completed at
+    /// commit (numbered events) are then written once, complete, instead of being inserted early
+    /// and updated at commit (a dead row version each). Only backends with concurrent writers
+    /// need it; the default refuses, so a caller can never rely on it silently.
+    fn at_commit_append(
+        &mut self,
+        sql: &'static str,
+        item: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let _ = item;
         Err(StoreError::Backend(format!(
             "this backend runs no statements at commit: {sql}"
         )))
+    }
+    /// Opens a savepoint: work after it can be undone alone ([`Tx::rollback_savepoint`]), which
+    /// is how batch operations keep their good items when one fails. A method rather than raw
+    /// SQL so a backend can keep its own per-transaction state (what [`Tx::at_commit_append`]
+    /// holds) in step with the database's.
+    fn savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.execute_batch(&format!("SAVEPOINT {name}"))
+    }
+    /// Keeps the work done since the savepoint `name` and ends the savepoint.
+    fn release_savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.execute_batch(&format!("RELEASE SAVEPOINT {name}"))
+    }
+    /// Undoes the work done since the savepoint `name` and ends the savepoint.
+    fn rollback_savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.execute_batch(&format!(
+            "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
+        ))
     }
     /// Runs every deferred statement now and reports the first failure. Callers that must know
     /// whether a piece of work succeeded before continuing (a batch item before releasing its

@@ -42,6 +42,11 @@ pub const SQLITE: &[Migration] = &[
         name: "0005_association_slots.sql",
         sql: include_str!("../migrations/sqlite/0005_association_slots.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_events_written_sealed.sql",
+        sql: include_str!("../migrations/sqlite/0006_events_written_sealed.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: same version numbers as [`SQLITE`].
@@ -70,6 +75,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "0005_association_slots.sql",
         sql: include_str!("../migrations/postgres/0005_association_slots.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "0006_events_written_sealed.sql",
+        sql: include_str!("../migrations/postgres/0006_events_written_sealed.sql"),
     },
 ];
 

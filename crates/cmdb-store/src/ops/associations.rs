@@ -800,15 +800,15 @@ pub fn batch_create(
     }
     let mut out = BatchResult::default();
     for (index, &(src, dst)) in items.iter().enumerate() {
-        tx.execute_batch("SAVEPOINT asst_item")?;
+        tx.savepoint("asst_item")?;
         let dup = DomainError::AssociationExists(src.to_string(), dst.to_string());
         match insert_link(tx, ctx, &asst, src, dst, dup).and_then(|id| tx.flush().map(|()| id)) {
             Ok(id) => {
-                tx.execute_batch("RELEASE SAVEPOINT asst_item")?;
+                tx.release_savepoint("asst_item")?;
                 out.created.push((index, id));
             }
             Err(e @ StoreError::Domain(_)) | Err(e @ StoreError::UniqueViolation { .. }) => {
-                tx.execute_batch("ROLLBACK TO SAVEPOINT asst_item; RELEASE SAVEPOINT asst_item")?;
+                tx.rollback_savepoint("asst_item")?;
                 out.errors.push((index, e));
             }
             Err(e) => return Err(e),

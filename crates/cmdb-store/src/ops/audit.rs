@@ -92,18 +92,21 @@ pub fn record(tx: &mut dyn Tx, ctx: &OpContext, entry: AuditEntry) -> Result<(),
     )
 }
 
-/// Seals this transaction's change events at commit (PostgreSQL): gives them their `seq`, in the
-/// order they were written, from the event clock. The clock row stays locked until COMMIT, so
-/// sequence numbers become visible in commit order without gaps (see migration 0003). Run as the
-/// transaction's last statement, so the lock is held for server time only and never while the
-/// transaction waits for another lock (which could deadlock writers).
-const SEAL_EVENTS: &str = "WITH mine AS (\
-     SELECT id, row_number() OVER (ORDER BY id) AS rn, count(*) OVER () AS n \
-     FROM change_event WHERE seq IS NULL), \
-     clock AS (UPDATE event_clock SET seq = seq + (SELECT COALESCE(MAX(n), 0) FROM mine) \
+/// Writes this transaction's change events at commit (PostgreSQL), numbered in the order they
+/// were appended from the event clock. `?` is the JSON array of the events, each
+/// `[resource, event_type, obj_id, inst_id, created_at, detail]`. The clock row stays locked
+/// until COMMIT, so sequence numbers become visible in commit order without gaps (see migration
+/// 0003). It runs as the transaction's last statement, so the lock is held for server time only
+/// and never while the transaction waits for another lock (which could deadlock writers); and
+/// each event is inserted once, already numbered, leaving no dead row versions behind.
+const SEAL_EVENTS: &str = "WITH batch AS (SELECT ?::jsonb AS a), \
+     clock AS (UPDATE event_clock SET seq = seq + (SELECT jsonb_array_length(a) FROM batch) \
      WHERE id = 1 RETURNING seq) \
-     UPDATE change_event SET seq = clock.seq - mine.n + mine.rn \
-     FROM mine, clock WHERE change_event.id = mine.id";
+     INSERT INTO change_event (seq, resource, event_type, obj_id, inst_id, created_at, detail) \
+     SELECT clock.seq - jsonb_array_length(batch.a) + ev.ord, ev.e->>0, ev.e->>1, ev.e->>2, \
+     (ev.e->>3)::bigint, (ev.e->>4)::bigint, ev.e->5 \
+     FROM batch, clock, jsonb_array_elements(batch.a) WITH ORDINALITY AS ev(e, ord) \
+     ORDER BY ev.ord";
 
 /// Appends a change event for resource_watch (`resource` is the watch kind, e.g.
 /// `object_instance`; `doc` the object after the change, or before it for deletes). Its place
@@ -118,16 +121,16 @@ pub fn event(
     inst_id: i64,
     doc: &Value,
 ) -> Result<(), StoreError> {
-    let params = [
-        SqlValue::from(resource),
-        SqlValue::from(event_type.as_str()),
-        SqlValue::from(obj_id),
-        SqlValue::Int(inst_id),
-        SqlValue::Int(ctx.now),
-        SqlValue::Json(doc.clone()),
-    ];
     match tx.dialect() {
         Dialect::Sqlite => {
+            let params = [
+                SqlValue::from(resource),
+                SqlValue::from(event_type.as_str()),
+                SqlValue::from(obj_id),
+                SqlValue::Int(inst_id),
+                SqlValue::Int(ctx.now),
+                SqlValue::Json(doc.clone()),
+            ];
             tx.execute_deferred(
                 "UPDATE event_clock SET seq = seq + 1 WHERE id = 1",
                 &[],
@@ -141,15 +144,10 @@ pub fn event(
                 None,
             )
         }
-        Dialect::Postgres => {
-            tx.execute_deferred(
-                "INSERT INTO change_event (resource, event_type, obj_id, inst_id, created_at, \
-                 detail) VALUES (?, ?, ?, ?, ?, ?)",
-                &params,
-                None,
-            )?;
-            tx.at_commit(SEAL_EVENTS)
-        }
+        Dialect::Postgres => tx.at_commit_append(
+            SEAL_EVENTS,
+            json!([resource, event_type.as_str(), obj_id, inst_id, ctx.now, doc]),
+        ),
     }
 }
 

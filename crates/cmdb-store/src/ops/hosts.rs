@@ -830,14 +830,14 @@ fn in_savepoint<T>(
     tx: &mut dyn Tx,
     work: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
 ) -> Result<Result<T, StoreError>, StoreError> {
-    tx.execute_batch("SAVEPOINT host_row")?;
+    tx.savepoint("host_row")?;
     match work(tx).and_then(|v| tx.flush().map(|()| v)) {
         Ok(v) => {
-            tx.execute_batch("RELEASE SAVEPOINT host_row")?;
+            tx.release_savepoint("host_row")?;
             Ok(Ok(v))
         }
         Err(e) if is_row_error(&e) => {
-            tx.execute_batch("ROLLBACK TO SAVEPOINT host_row; RELEASE SAVEPOINT host_row")?;
+            tx.rollback_savepoint("host_row")?;
             Ok(Err(e))
         }
         Err(e) => Err(e),
@@ -912,7 +912,7 @@ pub fn add_to_resource(
         .collect();
     rows.sort_by_key(|(n, k, _)| (*n, (*k).clone()));
     let mut report = ResourceAddReport::default();
-    tx.execute_batch("SAVEPOINT add_hosts")?;
+    tx.savepoint("add_hosts")?;
     for (_, key, value) in rows {
         let Some(row) = value.as_object() else {
             report
@@ -958,9 +958,9 @@ pub fn add_to_resource(
         }
     }
     if report.failed() {
-        tx.execute_batch("ROLLBACK TO SAVEPOINT add_hosts; RELEASE SAVEPOINT add_hosts")?;
+        tx.rollback_savepoint("add_hosts")?;
     } else {
-        tx.execute_batch("RELEASE SAVEPOINT add_hosts")?;
+        tx.release_savepoint("add_hosts")?;
     }
     Ok(report)
 }

@@ -702,7 +702,7 @@ pub fn batch_create(
     }
     let mut out = BatchCreateResult::default();
     for (index, item) in details.iter().enumerate() {
-        tx.execute_batch("SAVEPOINT batch_item")?;
+        tx.savepoint("batch_item")?;
         let per_biz;
         let item_schema = match item.get("bk_biz_id").and_then(loose_i64) {
             Some(biz) if biz != 0 => {
@@ -715,14 +715,14 @@ pub fn batch_create(
             .and_then(|doc| tx.flush().map(|()| doc))
         {
             Ok(doc) => {
-                tx.execute_batch("RELEASE SAVEPOINT batch_item")?;
+                tx.release_savepoint("batch_item")?;
                 out.created.push((
                     index,
                     doc.get("bk_inst_id").and_then(Value::as_i64).unwrap_or(0),
                 ));
             }
             Err(e @ StoreError::Domain(_)) | Err(e @ StoreError::UniqueViolation { .. }) => {
-                tx.execute_batch("ROLLBACK TO SAVEPOINT batch_item; RELEASE SAVEPOINT batch_item")?;
+                tx.rollback_savepoint("batch_item")?;
                 out.errors.push((index, e));
             }
             Err(e) => return Err(e),
