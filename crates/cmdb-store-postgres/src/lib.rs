@@ -417,6 +417,10 @@ impl Database for PgDb {
         "postgres"
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     fn commit_signal(&self) -> &CommitSignal {
         &self.commits
     }

@@ -1477,3 +1477,49 @@ async fn events_are_numbered_at_commit_and_follow_savepoints() {
     assert_eq!(clock().await, start + 4);
     f.db.close().await;
 }
+
+/// Another process's commit wakes this process's waiting watchers: `follow_other_writers` sees
+/// the event clock move and raises the commit signal, which nothing else here would raise.
+#[tokio::test]
+async fn commits_of_another_process_raise_the_commit_signal() {
+    use cmdb_store::ops::audit::{event, EventType};
+    let Some(f) = common::fresh("commits_of_another_process_raise_the_commit_signal").await else {
+        return;
+    };
+    let (a, b) = (f.db.clone(), f.second(2).await);
+    let a_store: cmdb_store::Store = a.clone();
+    assert!(a_store.shared(), "PostgreSQL is shared by several servers");
+    let follower = tokio::spawn(cmdb_store::follow_other_writers(
+        a_store,
+        Duration::from_millis(10),
+    ));
+    let mut signal = a.commit_signal().subscribe();
+    signal.borrow_and_update();
+    // The follower raises the signal once when waiting starts; take that one first.
+    tokio::time::timeout(Duration::from_secs(10), signal.changed())
+        .await
+        .expect("the follower looks at the clock when someone waits")
+        .unwrap();
+    let before = *signal.borrow_and_update();
+    write(&*b, |tx| {
+        event(
+            tx,
+            &common::ctx(),
+            "object_instance",
+            EventType::Create,
+            "sw",
+            1,
+            &json!({}),
+        )
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), signal.changed())
+        .await
+        .expect("B's commit reaches A's watchers")
+        .unwrap();
+    assert_ne!(*signal.borrow(), before);
+    follower.abort();
+    b.close().await;
+    f.db.close().await;
+}

@@ -237,12 +237,18 @@ pub trait Database: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The signal [`write`] raises after each commit through this handle.
     fn commit_signal(&self) -> &CommitSignal;
+    /// True when other processes may write to the same database (several servers on one
+    /// PostgreSQL database): their commits raise no [`CommitSignal`] here, so the server runs
+    /// [`follow_other_writers`] to notice them.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// Announces commits made through one database handle, so that long-polling watchers
 /// (resource_watch) wake as soon as an event may have been written instead of polling the
-/// database. Commits of other processes (several servers on one PostgreSQL database) are not
-/// seen here: watchers also poll, less often.
+/// database. Commits of other processes (several servers on one PostgreSQL database) are
+/// raised by [`follow_other_writers`].
 #[derive(Debug)]
 pub struct CommitSignal(tokio::sync::watch::Sender<u64>);
 
@@ -261,6 +267,36 @@ impl CommitSignal {
     /// A receiver that sees every later [`CommitSignal::bump`].
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.0.subscribe()
+    }
+
+    /// True while someone waits for commits (a long-polling watch).
+    pub fn has_waiters(&self) -> bool {
+        self.0.receiver_count() > 0
+    }
+}
+
+/// Raises `db`'s [`CommitSignal`] when other processes commit events: while anyone waits on the
+/// signal, reads the event clock every `interval` and raises the signal whenever it moved (and
+/// once when waiting starts, for commits between a waiter's last read and the first look).
+/// One cheap primary-key read per interval for the whole process, and none while nobody
+/// waits, instead of every waiting watch re-running its query. Runs until dropped.
+pub async fn follow_other_writers(db: Store, interval: std::time::Duration) {
+    let mut seen: Option<i64> = None;
+    loop {
+        tokio::time::sleep(interval).await;
+        if !db.commit_signal().has_waiters() {
+            seen = None;
+            continue;
+        }
+        match read(&*db, |tx| ops::events::bounds(tx)).await {
+            Ok((_, latest)) if seen != Some(latest) => {
+                seen = Some(latest);
+                db.commit_signal().bump();
+            }
+            Ok(_) => {}
+            // The database is away: watchers fall back to their own slow poll.
+            Err(_) => seen = None,
+        }
     }
 }
 

@@ -171,11 +171,21 @@ impl App {
             self.state.event_retention,
             self.audit_retention,
         ));
+        // Other servers' commits wake this one's watches within this interval.
+        let follower = store.shared().then(|| {
+            tokio::spawn(cmdb_store::follow_other_writers(
+                store.clone(),
+                std::time::Duration::from_millis(10),
+            ))
+        });
         let router = cmdb_api::router(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         pruner.abort();
+        if let Some(follower) = follower {
+            follower.abort();
+        }
         store.close().await;
         tracing::info!("cmdb stopped");
         served.map_err(|e| e.to_string())

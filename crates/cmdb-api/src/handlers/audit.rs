@@ -34,15 +34,10 @@ const WATCH_PAGE: usize = 200;
 /// tight loop on a bad request does not spin.
 const ERROR_DELAY: Duration = Duration::from_millis(500);
 
-/// How often a waiting watch looks at the database although no commit of this process woke it:
-/// other processes on one PostgreSQL database write too; an embedded store has no other writer.
-fn poll_interval(backend: &str) -> Duration {
-    if backend == "postgres" {
-        Duration::from_millis(50)
-    } else {
-        Duration::from_secs(1)
-    }
-}
+/// How often a waiting watch looks at the database although no commit woke it: only a
+/// fallback, since this process's commits wake it and so do other processes' on a shared
+/// database (`cmdb_store::follow_other_writers`) -- unless the database was away meanwhile.
+const FALLBACK_POLL: Duration = Duration::from_secs(1);
 
 /// A checked resource_watch request.
 struct WatchRequest {
@@ -243,7 +238,7 @@ async fn from_now(s: &AppState, w: &WatchRequest) -> Result<Value, ApiError> {
 }
 
 /// Mode 1: the events after the cursor, waiting up to [`LONG_POLL`] for the first one. Wakes
-/// on every commit of this process and polls for other processes' commits.
+/// on every commit (of any process, see [`FALLBACK_POLL`]).
 async fn follow(
     s: &AppState,
     w: &WatchRequest,
@@ -259,7 +254,6 @@ async fn follow(
     // The cursor answered when nothing matched: the last event passed over, else the caller's.
     let mut passed: Option<String> = None;
     let deadline = tokio::time::Instant::now() + LONG_POLL;
-    let poll = poll_interval(s.store.name());
     let mut first = true;
     loop {
         let filter = w.filter.clone();
@@ -294,7 +288,7 @@ async fn follow(
         if now >= deadline {
             break;
         }
-        let wait = poll.min(deadline - now);
+        let wait = FALLBACK_POLL.min(deadline - now);
         tokio::select! {
             changed = commits.changed() => {
                 if changed.is_err() {
