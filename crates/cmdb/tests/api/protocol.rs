@@ -6,15 +6,18 @@ use serde_json::{json, Value};
 use crate::common::{TestApp, APP_CODE, APP_SECRET};
 
 #[tokio::test]
-async fn healthz_answers_when_ready() {
+async fn healthz_and_livez_answer_when_ready() {
     let app = TestApp::spawn().await;
-    let resp = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(resp.status(), 200);
+    for path in ["healthz", "livez"] {
+        let resp = app
+            .client
+            .get(format!("{}/{path}", app.base))
+            .send()
+            .await
+            .expect(path);
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.text().await.expect(path), "ok", "{path}");
+    }
     app.stop().await;
 }
 
