@@ -1235,13 +1235,8 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
         for r in relations.get(&id).map(Vec::as_slice).unwrap_or_default() {
             remove_relation(tx, ctx, r)?;
         }
+        super::associations::remove_links_of(tx, ctx, "host", id)?;
         let p = [SqlValue::Int(id)];
-        tx.execute_deferred(
-            "DELETE FROM instance_association WHERE (obj_id = 'host' AND inst_id = ?) \
-             OR (asst_obj_id = 'host' AND asst_inst_id = ?)",
-            &[SqlValue::Int(id), SqlValue::Int(id)],
-            None,
-        )?;
         tx.execute_deferred("DELETE FROM host_ip WHERE host_id = ?", &p, None)?;
         tx.execute_deferred(
             "DELETE FROM instance_unique WHERE obj_id = 'host' AND inst_id = ?",
