@@ -306,6 +306,15 @@ fn insert_pseudo_key(
     )
 }
 
+/// A stored host document in its wire form (list fields comma-joined), as audit records and
+/// change events show it: hosts read that way through every API, and the documented host
+/// event carries `"bk_host_innerip": "192.168.1.1"`.
+fn wire_doc(doc: &Map<String, Value>) -> Value {
+    let mut doc = doc.clone();
+    cmdb_domain::host::to_wire(&mut doc);
+    Value::Object(doc)
+}
+
 /// One host audit record (`host` / `host`).
 struct HostAudit<'a> {
     action: &'static str,
@@ -364,7 +373,7 @@ pub(crate) fn insert_host(
     )?;
     insert_unique_keys(tx, schema, host_id, &doc)?;
     write_host_keys(tx, host_id, &doc)?;
-    let doc = Value::Object(doc);
+    let doc = wire_doc(&doc);
     audit_host(
         tx,
         ctx,
@@ -418,7 +427,7 @@ pub(crate) fn update_host_doc(
         None,
     )?;
     write_host_keys(tx, host_id, &doc)?;
-    let doc = Value::Object(doc);
+    let doc = wire_doc(&doc);
     audit_host(
         tx,
         ctx,
@@ -427,7 +436,7 @@ pub(crate) fn update_host_doc(
             host_id,
             biz_id: 0,
             name: &name,
-            pre: Some(Value::Object(old)),
+            pre: Some(wire_doc(&old)),
             cur: Some(doc.clone()),
             fields: Some(Value::Object(applied)),
         },
@@ -1248,7 +1257,7 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
             &p,
             None,
         )?;
-        let doc = Value::Object(doc);
+        let doc = wire_doc(&doc);
         audit_host(
             tx,
             ctx,
