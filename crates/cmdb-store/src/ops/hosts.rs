@@ -776,6 +776,16 @@ pub(crate) fn apply_moves(
         for r in added {
             add_relation(tx, ctx, r)?;
         }
+        // A host leaving a business is recorded for the business it leaves (upstream's
+        // `HostTransferOpDetail`: "the previous biz if the host transfers to the resource
+        // pool"), so that business's audit shows it; other moves for the business it is in.
+        let biz_id = if action == "unassign_host" {
+            &m.old
+        } else {
+            &m.new
+        }
+        .first()
+        .map_or(0, |r| r.biz_id);
         let rows = |rs: &[Relation]| -> Value {
             Value::Array(rs.iter().map(|r| r.to_json(&ctx.supplier)).collect())
         };
@@ -785,7 +795,7 @@ pub(crate) fn apply_moves(
             HostAudit {
                 action,
                 host_id: m.host_id,
-                biz_id: m.new.first().map_or(0, |r| r.biz_id),
+                biz_id,
                 name: &m.name,
                 pre: Some(json!({"relations": rows(&m.old)})),
                 cur: Some(json!({"relations": rows(&m.new)})),
