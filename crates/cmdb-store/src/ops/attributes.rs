@@ -94,7 +94,11 @@ fn audit_entry(
 /// Appends an attribute's audit record: the data-bearing shape plus `bk_obj_name`, the name
 /// of its model (60-audit-events §1: "Model attribute records add bk_obj_name"), so the audit
 /// list can show which model changed without another lookup.
-fn record_attr(tx: &mut dyn Tx, ctx: &OpContext, entry: AuditEntry) -> Result<(), StoreError> {
+pub(crate) fn record_attr(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    entry: AuditEntry,
+) -> Result<(), StoreError> {
     let model_name = match &entry.obj_id {
         Some(obj_id) => objects::get(tx, obj_id)?.map(|o| o.bk_obj_name),
         None => None,

@@ -229,6 +229,155 @@ async fn models_attributes_and_classifications_are_audited() {
 }
 
 #[tokio::test]
+async fn attribute_groups_and_unique_rules_are_audited() {
+    let app = TestApp::spawn().await;
+    app.create_model("dev").await;
+    let ip = id_of(
+        &app.create_attr("dev", "ip", "singlechar", json!({})).await,
+        "id",
+    );
+    let sn = id_of(
+        &app.create_attr("dev", "sn", "singlechar", json!({})).await,
+        "id",
+    );
+    let group = app
+        .v3_ok(
+            Method::POST,
+            "/api/v3/create/objectattgroup",
+            json!({"bk_obj_id": "dev", "bk_group_id": "net", "bk_group_name": "Network",
+                   "bk_group_index": 2}),
+        )
+        .await;
+    let group_id = id_of(&group, "id");
+    app.v3_ok(
+        Method::PUT,
+        "/api/v3/update/objectattgroup",
+        json!({"condition": {"id": group_id}, "data": {"bk_group_name": "Net"}}),
+    )
+    .await;
+    // Swapping two groups' indexes updates both.
+    let groups = app
+        .v3_ok(
+            Method::POST,
+            "/api/v3/find/objectattgroup/object/dev",
+            json!({}),
+        )
+        .await;
+    let default = groups
+        .as_array()
+        .and_then(|gs| gs.iter().find(|g| g["bk_group_id"] == "default"))
+        .cloned()
+        .unwrap_or_else(|| panic!("default group: {groups}"));
+    app.v3_ok(
+        Method::PUT,
+        "/api/v3/update/objectattgroup/groupindex",
+        json!({"id": [default["id"], group_id]}),
+    )
+    .await;
+    // Moving an attribute into a group (and back) is an attribute update.
+    for to in ["net", "default"] {
+        app.v3_ok(
+            Method::PUT,
+            "/api/v3/update/objectattgroupproperty",
+            json!({"condition": {"bk_obj_id": "dev", "bk_property_id": "ip"},
+                   "data": {"bk_property_group": to}}),
+        )
+        .await;
+    }
+    app.v3_ok(
+        Method::DELETE,
+        &format!("/api/v3/delete/objectattgroup/{group_id}"),
+        json!({}),
+    )
+    .await;
+    let key = |attr: i64| json!([{"key_kind": "property", "key_id": attr}]);
+    let rule = app
+        .v3_ok(
+            Method::POST,
+            "/api/v3/create/objectunique/object/dev",
+            json!({ "keys": key(ip) }),
+        )
+        .await;
+    let rule_id = id_of(&rule, "id");
+    app.v3_ok(
+        Method::PUT,
+        &format!("/api/v3/update/objectunique/object/dev/unique/{rule_id}"),
+        json!({ "keys": key(sn) }),
+    )
+    .await;
+    app.v3_ok(
+        Method::POST,
+        &format!("/api/v3/delete/objectunique/object/dev/unique/{rule_id}"),
+        json!({}),
+    )
+    .await;
+
+    let group_doc = |name: &str, index: &Value| {
+        json!({"id": group_id, "bk_obj_id": "dev", "bk_group_id": "net", "bk_group_name": name,
+               "bk_group_index": index})
+    };
+    let (two, swapped) = (json!(2), default["bk_group_index"].clone());
+    let head = json!({"audit_type": "model", "resource_type": "model_attribute_group",
+                      "resource_id": group_id, "operation_detail": {"bk_obj_id": "dev"}});
+    assert_audit_history(
+        &app,
+        json!({"resource_type": "model_attribute_group", "resource_id": group_id}),
+        head,
+        &[
+            (
+                "create",
+                Some("Network"),
+                Step::Created(group_doc("Network", &two)),
+            ),
+            (
+                "update",
+                Some("Net"),
+                Step::Updated(group_doc("Network", &two), json!({"bk_group_name": "Net"})),
+            ),
+            (
+                "update",
+                Some("Net"),
+                Step::Updated(group_doc("Net", &two), json!({ "bk_group_index": swapped })),
+            ),
+            (
+                "delete",
+                Some("Net"),
+                Step::Deleted(group_doc("Net", &swapped)),
+            ),
+        ],
+    )
+    .await;
+    let moves = audit_records(
+        &app,
+        json!({"resource_type": "model_attribute", "resource_id": ip, "action": ["update"]}),
+    )
+    .await;
+    assert_eq!(moves.len(), 2, "{moves:?}");
+    for (r, group) in moves.iter().zip(["net", "default"]) {
+        assert_record(
+            r,
+            &json!({"audit_type": "model", "resource_type": "model_attribute",
+                    "operation_detail": {"bk_obj_id": "dev", "bk_obj_name": "dev name",
+                                         "details": {"update_fields": {"bk_property_group": group}}}}),
+        );
+    }
+    assert_audit_history(
+        &app,
+        json!({"resource_type": "model_unique", "resource_id": rule_id}),
+        json!({"audit_type": "model", "resource_type": "model_unique", "resource_id": rule_id,
+               "operation_detail": {"bk_obj_id": "dev"}}),
+        &crud_steps(
+            None,
+            json!({"id": rule_id, "bk_obj_id": "dev", "keys": key(ip)}),
+            json!({ "keys": key(sn) }),
+            json!({"id": rule_id, "bk_obj_id": "dev", "keys": key(sn)}),
+        ),
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn businesses_are_watched_and_audited_through_archive_and_delete() {
     let app = TestApp::spawn().await;
     create_biz(&app, "first").await;
