@@ -2,8 +2,9 @@
 //! and the cursor. Pure: the event chain itself lives in the store.
 //!
 //! Cursors keep upstream's shape (base64 of `\r`-joined fields, the place in the chain in the
-//! 24-hex `oid` field) because clients store them between runs and some inspect them; ours carry
-//! the event's sequence number in commit order, so resuming is one index lookup.
+//! `oid` field: 24 hex digits, a decimal integer for `inst_asst` as upstream writes it)
+//! because clients store them between runs and some inspect them; ours carry the event's
+//! sequence number in commit order, so resuming is one index lookup.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -87,12 +88,25 @@ fn operation(event_type: &str) -> &'static str {
     }
 }
 
+/// The cursor type of `inst_asst`, whose cursors carry a decimal integer in the `oid` field
+/// instead of a 24-hex ObjectID (§2 "Cursor format").
+const INST_ASST_TYPE: u32 = 13;
+
+/// The `oid` field of the cursor of event `seq`: 24 hex digits, decimal for `inst_asst`.
+fn oid_of(cursor_type: u32, seq: i64) -> String {
+    if cursor_type == INST_ASST_TYPE {
+        seq.to_string()
+    } else {
+        format!("{seq:024x}")
+    }
+}
+
 /// The cursor of the event `seq` of `kind`, created at `created_ms`.
 pub fn encode_cursor(kind: &WatchKind, seq: i64, event_type: &str, created_ms: i64) -> String {
     let raw = format!(
-        "1\r{}\r{:024x}\r{}\r{}\r{}",
+        "1\r{}\r{}\r{}\r{}\r{}",
         kind.cursor_type,
-        seq,
+        oid_of(kind.cursor_type, seq),
         operation(event_type),
         created_ms.div_euclid(1000),
         seq,
@@ -128,10 +142,17 @@ pub fn decode_cursor(text: &str) -> Result<Cursor, DomainError> {
         return Ok(Cursor::NoEvent);
     }
     let oid = fields[2];
-    if oid.len() != 24 || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(invalid("bad oid"));
-    }
-    let seq = i64::from_str_radix(oid, 16).map_err(|_| invalid("bad oid"))?;
+    let seq = if cursor_type == INST_ASST_TYPE {
+        if oid.is_empty() || !oid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("bad oid"));
+        }
+        oid.parse::<i64>().map_err(|_| invalid("bad oid"))?
+    } else {
+        if oid.len() != 24 || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid("bad oid"));
+        }
+        i64::from_str_radix(oid, 16).map_err(|_| invalid("bad oid"))?
+    };
     Ok(Cursor::After(seq))
 }
 
@@ -172,6 +193,20 @@ mod tests {
         assert_eq!(decode_cursor(&c).unwrap(), Cursor::After(1234));
         let u = encode_cursor(&host, i64::MAX, "update", 0);
         assert_eq!(decode_cursor(&u).unwrap(), Cursor::After(i64::MAX));
+    }
+
+    #[test]
+    fn inst_asst_cursors_carry_a_decimal_oid() {
+        let inst_asst = kind_named("inst_asst").unwrap();
+        let c = encode_cursor(&inst_asst, 1234, "delete", 1_700_000_123_456);
+        let raw = String::from_utf8(STANDARD.decode(&c).unwrap()).unwrap();
+        let fields: Vec<&str> = raw.split('\r').collect();
+        assert_eq!(fields[..4], ["1", "13", "1234", "delete"]);
+        assert_eq!(decode_cursor(&c).unwrap(), Cursor::After(1234));
+        for bad in ["", "12a", "0000000000000000000004d2x", "-5"] {
+            let raw = format!("1\r13\r{bad}\rinsert\r1\r1");
+            assert!(decode_cursor(&STANDARD.encode(raw)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -602,38 +602,41 @@ fn exists(tx: &mut dyn Tx, sql: &str, params: &[SqlValue]) -> Result<bool, Store
     Ok(!tx.query(sql, params)?.is_empty())
 }
 
-/// The audit detail of an instance association (60-audit-events §1).
+/// The `operation_detail` of an instance-association record (60-audit-events §1): the two ends
+/// with their names, `asst_id` the model association (`bk_obj_asst_id`) and `asst_kind` its
+/// kind (upstream's `InstanceAssociationOpDetail`), plus `bk_obj_id` (the source model), which
+/// list_operation_audit's `bk_obj_id` filter reads.
 fn link_detail(rec: &Value, src_name: &str, dst_name: &str) -> Value {
     json!({
-        "id": rec["id"],
-        "bk_obj_asst_id": rec["bk_obj_asst_id"],
+        "bk_obj_id": rec["bk_obj_id"],
         "src_obj_id": rec["bk_obj_id"],
         "src_inst_id": rec["bk_inst_id"],
         "src_inst_name": src_name,
         "dest_obj_id": rec["bk_asst_obj_id"],
         "dest_inst_id": rec["bk_asst_inst_id"],
         "dest_inst_name": dst_name,
-        "asst_id": rec["bk_asst_id"],
+        "asst_id": rec["bk_obj_asst_id"],
+        "asst_kind": rec["bk_asst_id"],
     })
 }
 
+/// The audit record (`model_instance` / `instance_association`, named after the source
+/// instance) and the `inst_asst` change event (the link row) of a created or deleted link.
 fn audit_link(
     tx: &mut dyn Tx,
     ctx: &OpContext,
-    action: &'static str,
+    event: EventType,
     rec: &Value,
     src_name: &str,
     dst_name: &str,
 ) -> Result<(), StoreError> {
-    let detail = link_detail(rec, src_name, dst_name);
-    let (pre, cur, event) = if action == "delete" {
-        (Some(detail), None, EventType::Delete)
-    } else {
-        (None, Some(detail), EventType::Create)
+    let action = match event {
+        EventType::Delete => "delete",
+        EventType::Create | EventType::Update => "create",
     };
     let obj_id = rec["bk_obj_id"].as_str().unwrap_or_default().to_string();
     let id = rec["id"].as_i64().unwrap_or(0);
-    audit::record(
+    audit::record_detail(
         tx,
         ctx,
         AuditEntry {
@@ -644,12 +647,76 @@ fn audit_link(
             resource_id: Value::from(id),
             resource_name: src_name.to_string(),
             obj_id: Some(obj_id.clone()),
-            pre_data: pre,
-            cur_data: cur,
+            pre_data: None,
+            cur_data: None,
             update_fields: None,
         },
+        link_detail(rec, src_name, dst_name),
     )?;
     audit::event(tx, ctx, "inst_asst", event, &obj_id, id, rec)
+}
+
+/// Deletes one link (its wire record `rec`) with its audit record and `inst_asst` event. The
+/// record names both ends, so callers deleting an end run this before the end goes; an end
+/// that is already gone has an empty name.
+fn remove_link(tx: &mut dyn Tx, ctx: &OpContext, rec: &Value) -> Result<(), StoreError> {
+    let id = rec["id"].as_i64().unwrap_or(0);
+    tx.execute(
+        "DELETE FROM instance_association WHERE id = ?",
+        &[SqlValue::Int(id)],
+    )?;
+    let name = |tx: &mut dyn Tx, o: &str, i: &str| -> Result<String, StoreError> {
+        Ok(instance_name(
+            tx,
+            rec[o].as_str().unwrap_or_default(),
+            rec[i].as_i64().unwrap_or(0),
+            false,
+        )?
+        .unwrap_or_default())
+    };
+    let src_name = name(tx, "bk_obj_id", "bk_inst_id")?;
+    let dst_name = name(tx, "bk_asst_obj_id", "bk_asst_inst_id")?;
+    audit_link(tx, ctx, EventType::Delete, rec, &src_name, &dst_name)
+}
+
+/// Deletes the links an internal WHERE clause over `instance_association` selects (never user
+/// text), in id order, each as a deletion of its own: the links that go with a deleted
+/// instance (to itself, or to an instance already gone) are audited and watched like links
+/// deleted through the API.
+pub(crate) fn remove_links_where(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    filter: &str,
+    params: &[SqlValue],
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM instance_association WHERE {filter} ORDER BY id{}",
+        update_lock(tx)
+    );
+    for row in tx.query(&sql, params)? {
+        remove_link(tx, ctx, &record(&row))?;
+    }
+    Ok(())
+}
+
+/// [`remove_links_where`] for every link of one instance, in either direction.
+pub(crate) fn remove_links_of(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    inst_id: i64,
+) -> Result<(), StoreError> {
+    remove_links_where(
+        tx,
+        ctx,
+        "(obj_id = ? AND inst_id = ?) OR (asst_obj_id = ? AND asst_inst_id = ?)",
+        &[
+            obj_id.into(),
+            SqlValue::Int(inst_id),
+            obj_id.into(),
+            SqlValue::Int(inst_id),
+        ],
+    )
 }
 
 /// Creates one link of `asst` between `src` and `dst` after the checks of §3 in order (the
@@ -734,7 +801,7 @@ fn insert_link(
         }
         Err(e) => return Err(e),
     }
-    audit_link(tx, ctx, "create", &rec, &src_name, &dst_name)?;
+    audit_link(tx, ctx, EventType::Create, &rec, &src_name, &dst_name)?;
     Ok(id)
 }
 
@@ -832,23 +899,7 @@ fn delete_link(
     let Some(row) = rows.first() else {
         return Ok(false);
     };
-    let rec = record(row);
-    tx.execute(
-        "DELETE FROM instance_association WHERE id = ?",
-        &[SqlValue::Int(id)],
-    )?;
-    let name = |tx: &mut dyn Tx, o: &str, i: &str| -> Result<String, StoreError> {
-        Ok(instance_name(
-            tx,
-            rec[o].as_str().unwrap_or_default(),
-            rec[i].as_i64().unwrap_or(0),
-            false,
-        )?
-        .unwrap_or_default())
-    };
-    let src_name = name(tx, "bk_obj_id", "bk_inst_id")?;
-    let dst_name = name(tx, "bk_asst_obj_id", "bk_asst_inst_id")?;
-    audit_link(tx, ctx, "delete", &rec, &src_name, &dst_name)?;
+    remove_link(tx, ctx, &record(row))?;
     Ok(true)
 }
 

@@ -91,6 +91,25 @@ fn audit_entry(
     }
 }
 
+/// Appends an attribute's audit record: the data-bearing shape plus `bk_obj_name`, the name
+/// of its model (60-audit-events §1: "Model attribute records add bk_obj_name"), so the audit
+/// list can show which model changed without another lookup.
+pub(crate) fn record_attr(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    entry: AuditEntry,
+) -> Result<(), StoreError> {
+    let model_name = match &entry.obj_id {
+        Some(obj_id) => objects::get(tx, obj_id)?.map(|o| o.bk_obj_name),
+        None => None,
+    };
+    let mut detail = entry.detail();
+    if let (Some(name), Some(map)) = (model_name, detail.as_object_mut()) {
+        map.insert("bk_obj_name".into(), Value::String(name));
+    }
+    audit::record_detail(tx, ctx, entry, detail)
+}
+
 /// `create_object_attribute`.
 pub fn create(
     tx: &mut dyn Tx,
@@ -159,7 +178,7 @@ pub fn create(
     }
     attr.bk_property_group = resolve_group(tx, ctx, &obj_id, biz_id, &attr.bk_property_group)?;
     let attr = insert(tx, attr)?;
-    audit::record(tx, ctx, audit_entry("create", &attr, None, None))?;
+    record_attr(tx, ctx, audit_entry("create", &attr, None, None))?;
     with_group_name(tx, attr)
 }
 
@@ -309,7 +328,7 @@ pub fn update(
         }
         Err(e) => return Err(e),
     }
-    audit::record(
+    record_attr(
         tx,
         ctx,
         audit_entry("update", &new, Some(&old), Some(Value::Object(patch))),
@@ -343,5 +362,5 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreErro
         Dialect::Postgres => old.bk_property_id.clone(),
     };
     tx.execute(sql, &[SqlValue::Text(key), old.bk_obj_id.as_str().into()])?;
-    audit::record(tx, ctx, audit_entry("delete", &old, Some(&old), None))
+    record_attr(tx, ctx, audit_entry("delete", &old, Some(&old), None))
 }

@@ -55,18 +55,39 @@ impl EventType {
     }
 }
 
-/// Appends the audit record.
-pub fn record(tx: &mut dyn Tx, ctx: &OpContext, entry: AuditEntry) -> Result<(), StoreError> {
-    let mut detail = json!({
-        "details": {
-            "pre_data": entry.pre_data,
-            "cur_data": entry.cur_data,
-            "update_fields": entry.update_fields,
+impl AuditEntry {
+    /// The data-bearing `operation_detail` of §1:
+    /// `{"details": {"pre_data", "cur_data", "update_fields"}, "bk_obj_id"}`.
+    pub fn detail(&self) -> Value {
+        let mut detail = json!({
+            "details": {
+                "pre_data": self.pre_data,
+                "cur_data": self.cur_data,
+                "update_fields": self.update_fields,
+            }
+        });
+        if let (Some(obj), Some(map)) = (&self.obj_id, detail.as_object_mut()) {
+            map.insert("bk_obj_id".into(), Value::String(obj.clone()));
         }
-    });
-    if let (Some(obj), Some(map)) = (entry.obj_id, detail.as_object_mut()) {
-        map.insert("bk_obj_id".into(), Value::String(obj));
+        detail
     }
+}
+
+/// Appends the audit record of a data-bearing change.
+pub fn record(tx: &mut dyn Tx, ctx: &OpContext, entry: AuditEntry) -> Result<(), StoreError> {
+    let detail = entry.detail();
+    record_detail(tx, ctx, entry, detail)
+}
+
+/// Appends the record of `entry` with `operation_detail` as given instead of
+/// [`AuditEntry::detail`]: for records whose detail has another documented shape (instance
+/// associations name both ends; attribute records add their model's name).
+pub fn record_detail(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    entry: AuditEntry,
+    operation_detail: Value,
+) -> Result<(), StoreError> {
     let resource_id = match entry.resource_id {
         Value::String(s) => s,
         other => other.to_string(),
@@ -86,7 +107,7 @@ pub fn record(tx: &mut dyn Tx, ctx: &OpContext, entry: AuditEntry) -> Result<(),
             SqlValue::Text(entry.resource_name),
             SqlValue::Int(ctx.now),
             SqlValue::from(ctx.app_code.as_str()),
-            SqlValue::Json(detail),
+            SqlValue::Json(operation_detail),
         ],
         None,
     )

@@ -665,15 +665,15 @@ fn delete_topology(tx: &mut dyn Tx, ctx: &OpContext, biz_id: i64) -> Result<(), 
         audit::event(tx, ctx, watch, EventType::Delete, &obj_id, inst_id, &doc)?;
     }
     let id = SqlValue::Int(biz_id);
-    tx.execute_deferred(
+    super::associations::remove_links_where(
+        tx,
+        ctx,
         &format!(
-            "DELETE FROM instance_association WHERE (obj_id, inst_id) IN \
-             (SELECT obj_id, inst_id FROM instance WHERE {TOPOLOGY_ROWS}) \
+            "(obj_id, inst_id) IN (SELECT obj_id, inst_id FROM instance WHERE {TOPOLOGY_ROWS}) \
              OR (asst_obj_id, asst_inst_id) IN \
              (SELECT obj_id, inst_id FROM instance WHERE {TOPOLOGY_ROWS})"
         ),
         &[id.clone(), id.clone()],
-        None,
     )?;
     tx.execute_deferred(
         &format!(

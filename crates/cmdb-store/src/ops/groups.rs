@@ -65,7 +65,14 @@ pub(crate) fn insert(
     }
 }
 
-fn entry(action: &'static str, g: &AttributeGroup, pre: Option<&AttributeGroup>) -> AuditEntry {
+/// The audit record of a group change: `pre` the group before it, `fields` the submitted
+/// changes of an update.
+fn entry(
+    action: &'static str,
+    g: &AttributeGroup,
+    pre: Option<&AttributeGroup>,
+    fields: Option<Map<String, Value>>,
+) -> AuditEntry {
     AuditEntry {
         audit_type: "model",
         resource_type: "model_attribute_group",
@@ -80,7 +87,7 @@ fn entry(action: &'static str, g: &AttributeGroup, pre: Option<&AttributeGroup>)
         } else {
             serde_json::to_value(g).ok()
         },
-        update_fields: None,
+        update_fields: fields.map(Value::Object),
     }
 }
 
@@ -132,7 +139,7 @@ pub fn create(
             bk_supplier_account: ctx.supplier.clone(),
         },
     )?;
-    audit::record(tx, ctx, entry("create", &group, None))?;
+    audit::record(tx, ctx, entry("create", &group, None, None))?;
     Ok(group)
 }
 
@@ -167,6 +174,13 @@ pub fn update(
             .as_bool()
             .ok_or_else(|| DomainError::NeedBool("is_collapse".into()))?;
     }
+    let mut fields = data.clone();
+    fields.retain(|k, _| {
+        matches!(
+            k.as_str(),
+            "bk_group_name" | "bk_group_index" | "is_collapse"
+        )
+    });
     let res = tx.execute(
         "UPDATE attribute_group SET group_name = ?, doc = ? WHERE id = ?",
         &[
@@ -182,7 +196,7 @@ pub fn update(
         }
         Err(e) => return Err(e),
     }
-    audit::record(tx, ctx, entry("update", &new, Some(&old)))
+    audit::record(tx, ctx, entry("update", &new, Some(&old), Some(fields)))
 }
 
 /// `DELETE /api/v3/delete/objectattgroup/{id}`.
@@ -205,7 +219,7 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreErro
         "DELETE FROM attribute_group WHERE id = ?",
         &[SqlValue::Int(id)],
     )?;
-    audit::record(tx, ctx, entry("delete", &old, Some(&old)))
+    audit::record(tx, ctx, entry("delete", &old, Some(&old), None))
 }
 
 /// `PUT /api/v3/update/objectattgroupproperty`: move attributes between groups. Accepts the
@@ -257,7 +271,7 @@ pub fn move_properties(tx: &mut dyn Tx, ctx: &OpContext, body: &Value) -> Result
             "UPDATE attribute SET doc = ? WHERE id = ?",
             &[encode(&attr)?, SqlValue::Int(attr.id)],
         )?;
-        audit::record(
+        super::attributes::record_attr(
             tx,
             ctx,
             AuditEntry {
@@ -295,13 +309,16 @@ pub fn swap_index(
     let (Some(mut ga), Some(mut gb)) = (by_id(tx, *a)?, by_id(tx, *b)?) else {
         return Err(DomainError::IsInvalid("id".into()).into());
     };
+    let before = [ga.clone(), gb.clone()];
     std::mem::swap(&mut ga.bk_group_index, &mut gb.bk_group_index);
-    for g in [&ga, &gb] {
+    for (g, old) in [&ga, &gb].into_iter().zip(&before) {
         tx.execute(
             "UPDATE attribute_group SET doc = ? WHERE id = ?",
             &[encode(g)?, SqlValue::Int(g.id)],
         )?;
-        audit::record(tx, ctx, entry("update", g, None))?;
+        let mut fields = Map::new();
+        fields.insert("bk_group_index".into(), Value::from(g.bk_group_index));
+        audit::record(tx, ctx, entry("update", g, Some(old), Some(fields)))?;
     }
     Ok(())
 }

@@ -306,6 +306,15 @@ fn insert_pseudo_key(
     )
 }
 
+/// A stored host document in its wire form (list fields comma-joined), as audit records and
+/// change events show it: hosts read that way through every API, and the documented host
+/// event carries `"bk_host_innerip": "192.168.1.1"`.
+fn wire_doc(doc: &Map<String, Value>) -> Value {
+    let mut doc = doc.clone();
+    cmdb_domain::host::to_wire(&mut doc);
+    Value::Object(doc)
+}
+
 /// One host audit record (`host` / `host`).
 struct HostAudit<'a> {
     action: &'static str,
@@ -364,7 +373,7 @@ pub(crate) fn insert_host(
     )?;
     insert_unique_keys(tx, schema, host_id, &doc)?;
     write_host_keys(tx, host_id, &doc)?;
-    let doc = Value::Object(doc);
+    let doc = wire_doc(&doc);
     audit_host(
         tx,
         ctx,
@@ -418,7 +427,7 @@ pub(crate) fn update_host_doc(
         None,
     )?;
     write_host_keys(tx, host_id, &doc)?;
-    let doc = Value::Object(doc);
+    let doc = wire_doc(&doc);
     audit_host(
         tx,
         ctx,
@@ -427,7 +436,7 @@ pub(crate) fn update_host_doc(
             host_id,
             biz_id: 0,
             name: &name,
-            pre: Some(Value::Object(old)),
+            pre: Some(wire_doc(&old)),
             cur: Some(doc.clone()),
             fields: Some(Value::Object(applied)),
         },
@@ -767,6 +776,16 @@ pub(crate) fn apply_moves(
         for r in added {
             add_relation(tx, ctx, r)?;
         }
+        // A host leaving a business is recorded for the business it leaves (upstream's
+        // `HostTransferOpDetail`: "the previous biz if the host transfers to the resource
+        // pool"), so that business's audit shows it; other moves for the business it is in.
+        let biz_id = if action == "unassign_host" {
+            &m.old
+        } else {
+            &m.new
+        }
+        .first()
+        .map_or(0, |r| r.biz_id);
         let rows = |rs: &[Relation]| -> Value {
             Value::Array(rs.iter().map(|r| r.to_json(&ctx.supplier)).collect())
         };
@@ -776,7 +795,7 @@ pub(crate) fn apply_moves(
             HostAudit {
                 action,
                 host_id: m.host_id,
-                biz_id: m.new.first().map_or(0, |r| r.biz_id),
+                biz_id,
                 name: &m.name,
                 pre: Some(json!({"relations": rows(&m.old)})),
                 cur: Some(json!({"relations": rows(&m.new)})),
@@ -1235,13 +1254,8 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
         for r in relations.get(&id).map(Vec::as_slice).unwrap_or_default() {
             remove_relation(tx, ctx, r)?;
         }
+        super::associations::remove_links_of(tx, ctx, "host", id)?;
         let p = [SqlValue::Int(id)];
-        tx.execute_deferred(
-            "DELETE FROM instance_association WHERE (obj_id = 'host' AND inst_id = ?) \
-             OR (asst_obj_id = 'host' AND asst_inst_id = ?)",
-            &[SqlValue::Int(id), SqlValue::Int(id)],
-            None,
-        )?;
         tx.execute_deferred("DELETE FROM host_ip WHERE host_id = ?", &p, None)?;
         tx.execute_deferred(
             "DELETE FROM instance_unique WHERE obj_id = 'host' AND inst_id = ?",
@@ -1253,7 +1267,7 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
             &p,
             None,
         )?;
-        let doc = Value::Object(doc);
+        let doc = wire_doc(&doc);
         audit_host(
             tx,
             ctx,

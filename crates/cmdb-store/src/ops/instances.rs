@@ -590,7 +590,7 @@ pub(crate) fn delete_row(
     old: Map<String, Value>,
     mainline: bool,
 ) -> Result<(), StoreError> {
-    guard_associations(tx, obj_id, inst_id)?;
+    guard_associations(tx, ctx, obj_id, inst_id)?;
     tx.execute(
         "DELETE FROM instance WHERE obj_id = ? AND inst_id = ?",
         &[obj_id.into(), SqlValue::Int(inst_id)],
@@ -634,8 +634,14 @@ pub(crate) fn delete_row(
 }
 
 /// 20-instances §7 step 4: refuse while an association's other end still exists; drop
-/// associations whose other end is already gone.
-fn guard_associations(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<(), StoreError> {
+/// associations whose other end is already gone, and links of the instance to itself (each
+/// audited and watched as a deletion).
+fn guard_associations(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    obj_id: &str,
+    inst_id: i64,
+) -> Result<(), StoreError> {
     let rows = tx.query(
         "SELECT id, asst_obj_id, asst_inst_id FROM instance_association WHERE obj_id = ? AND inst_id = ? \
          UNION ALL SELECT id, obj_id, inst_id FROM instance_association WHERE asst_obj_id = ? AND asst_inst_id = ?",
@@ -657,10 +663,7 @@ fn guard_associations(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<(),
         stale.push(id);
     }
     for id in stale {
-        tx.execute(
-            "DELETE FROM instance_association WHERE id = ?",
-            &[SqlValue::Int(id)],
-        )?;
+        super::associations::remove_links_where(tx, ctx, "id = ?", &[SqlValue::Int(id)])?;
     }
     Ok(())
 }

@@ -647,13 +647,8 @@ fn remove(
     doc: Map<String, Value>,
 ) -> Result<(), StoreError> {
     let obj_id = level.obj_id();
+    super::associations::remove_links_of(tx, ctx, obj_id, inst_id)?;
     let id = SqlValue::Int(inst_id);
-    tx.execute_deferred(
-        "DELETE FROM instance_association WHERE (obj_id = ? AND inst_id = ?) \
-         OR (asst_obj_id = ? AND asst_inst_id = ?)",
-        &[obj_id.into(), id.clone(), obj_id.into(), id.clone()],
-        None,
-    )?;
     tx.execute_deferred(
         "DELETE FROM instance_unique WHERE obj_id = ? AND inst_id = ?",
         &[obj_id.into(), id.clone()],

@@ -12,7 +12,7 @@ use cmdb_domain::attribute::{
 };
 use cmdb_domain::model::{Attribute, UniqueKey, UniqueRule};
 use cmdb_domain::DomainError;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::audit::{self, AuditEntry};
 use super::util::{encode, load_docs};
@@ -220,6 +220,8 @@ fn build_rule_keys(
     Ok(())
 }
 
+/// The audit record of a unique-rule change: `pre` the rule before it; an update's submitted
+/// change is the new key list.
 fn entry(action: &'static str, rule: &UniqueRule, pre: Option<&UniqueRule>) -> AuditEntry {
     AuditEntry {
         audit_type: "model",
@@ -235,7 +237,11 @@ fn entry(action: &'static str, rule: &UniqueRule, pre: Option<&UniqueRule>) -> A
         } else {
             serde_json::to_value(rule).ok()
         },
-        update_fields: None,
+        update_fields: if action == "update" {
+            Some(json!({"keys": rule.keys}))
+        } else {
+            None
+        },
     }
 }
 

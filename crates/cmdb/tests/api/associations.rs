@@ -920,58 +920,6 @@ async fn association_topo_of_an_instance() {
     }
 }
 
-#[tokio::test]
-async fn writes_are_audited() {
-    let app = TestApp::spawn().await;
-    two_models(&app, "n:n").await;
-    let h = inst(&app, "host_a", "h").await;
-    let s = inst(&app, "sw", "s").await;
-    let id = link(&app, "host_a_connect_sw", h, s).await["data"]["id"]
-        .as_i64()
-        .unwrap();
-    app.esb_ok(
-        "delete_instance_association",
-        json!({"bk_obj_id": "host_a", "id": id}),
-    )
-    .await;
-    // Audit rows have no API yet (issue 7): read them with a second connection to the embedded
-    // store (SQLite only; on PostgreSQL the same code path writes them).
-    if app.database.is_none() {
-        let store = cmdb_store_sqlite::SqliteDb::open(&app.data_dir.join("cmdb.sqlite3")).unwrap();
-        let rows = cmdb_store::read(&store, |tx| {
-            tx.query(
-                "SELECT audit_type || '/' || resource_type || '/' || action FROM audit_log \
-                 WHERE resource_type IN ('model_association', 'instance_association') ORDER BY id",
-                &[],
-            )
-        })
-        .await
-        .unwrap();
-        let rows: Vec<String> = rows
-            .iter()
-            .map(|r| r[0].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(
-            rows,
-            [
-                "model/model_association/create",
-                "model_instance/instance_association/create",
-                "model_instance/instance_association/delete",
-            ]
-        );
-        let events = cmdb_store::read(&store, |tx| {
-            tx.query(
-                "SELECT event_type FROM change_event WHERE resource = 'inst_asst' ORDER BY id",
-                &[],
-            )
-        })
-        .await
-        .unwrap();
-        assert_eq!(events.len(), 2);
-        cmdb_store::Database::close(&store).await;
-    }
-}
-
 /// 1,000 concurrent attempts to give one instance a 1:1 link to 1,000 different targets:
 /// exactly one succeeds, on either backend (the database's UNIQUE slot index decides).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -267,3 +267,256 @@ impl TestApp {
         self.esb_ok("create_object_attribute", body).await
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Audit and resource_watch helpers (60-audit-events.md): the event and record shapes every
+// resource kind is checked against.
+
+/// A time range covering the test: yesterday to tomorrow, in the server's local form.
+pub fn today_range() -> Value {
+    let fmt = |d: chrono::Duration| {
+        (chrono::Local::now() + d)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    json!({"start": fmt(chrono::Duration::days(-1)), "end": fmt(chrono::Duration::days(1))})
+}
+
+/// The cursor type number of a `bk_resource` (§2 "Cursor format").
+pub fn cursor_type(resource: &str) -> u32 {
+    match resource {
+        "host" => 2,
+        "host_relation" => 3,
+        "biz" => 4,
+        "set" => 5,
+        "module" => 6,
+        "object_instance" => 8,
+        "mainline_instance" => 12,
+        "inst_asst" => 13,
+        "plat" => 16,
+        other => panic!("no cursor type for {other}"),
+    }
+}
+
+/// Checks one watch event against §2: `bk_resource`, an event type, and a cursor of the
+/// documented form `base64(1\r<type>\r<oid>\r<operation>\r<sec>\r<inc>)` whose type is the
+/// resource's, whose oid is 24 hex digits (a decimal integer for inst_asst) and whose
+/// operation is the change-stream name of the event type.
+pub fn assert_event_shape(resource: &str, event: &Value) {
+    use base64::Engine as _;
+    assert_eq!(event["bk_resource"], resource, "{event}");
+    let cursor = event["bk_cursor"].as_str().expect("bk_cursor");
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(cursor)
+        .expect("cursor is standard base64");
+    let raw = String::from_utf8(raw).expect("cursor text");
+    let fields: Vec<&str> = raw.split('\r').collect();
+    assert!(fields.len() >= 6, "cursor fields: {raw:?}");
+    assert_eq!(fields[0], "1", "version: {raw:?}");
+    assert_eq!(
+        fields[1],
+        cursor_type(resource).to_string(),
+        "type: {raw:?}"
+    );
+    let oid = fields[2];
+    let oid_ok = if resource == "inst_asst" {
+        !oid.is_empty() && oid.bytes().all(|b| b.is_ascii_digit())
+    } else {
+        oid.len() == 24 && oid.bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    assert!(oid_ok, "oid: {raw:?}");
+    let operation = match event["bk_event_type"].as_str() {
+        Some("create") => "insert",
+        Some("update") => "update",
+        Some("delete") => "delete",
+        other => panic!("event type {other:?}: {event}"),
+    };
+    assert_eq!(fields[3], operation, "operation: {raw:?}");
+    assert!(fields[4].parse::<u64>().is_ok_and(|s| s > 0), "{raw:?}");
+    assert!(fields[5].parse::<u64>().is_ok(), "{raw:?}");
+}
+
+/// A `resource_watch` body for `resource` keeping `fields` (all when empty).
+fn watch_body(resource: &str, fields: &[&str]) -> Value {
+    let mut body = json!({"bk_resource": resource, "bk_supplier_account": "0"});
+    if !fields.is_empty() {
+        body["bk_fields"] = json!(fields);
+    }
+    body
+}
+
+/// The current cursor of `resource` (mode "from now": the latest event, which must exist), to
+/// watch what the test writes next.
+pub async fn watch_cursor(app: &TestApp, resource: &str, fields: &[&str]) -> String {
+    let data = app
+        .esb_ok("resource_watch", watch_body(resource, fields))
+        .await;
+    assert_eq!(
+        data["bk_watched"],
+        json!(true),
+        "{resource} has an event: {data}"
+    );
+    data["bk_events"][0]["bk_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string()
+}
+
+/// Every event of `resource` after `cursor`, in chain order (mode "cursor"; the writes have
+/// committed, so the answer comes at once), each checked with [`assert_event_shape`].
+pub async fn watch_after(
+    app: &TestApp,
+    resource: &str,
+    fields: &[&str],
+    cursor: &str,
+) -> Vec<Value> {
+    let mut body = watch_body(resource, fields);
+    body["bk_cursor"] = json!(cursor);
+    let data = app.esb_ok("resource_watch", body).await;
+    assert_eq!(data["bk_watched"], json!(true), "{resource}: {data}");
+    let events = data["bk_events"].as_array().expect("bk_events").clone();
+    for e in &events {
+        assert_event_shape(resource, e);
+    }
+    events
+}
+
+/// Asserts that `events` are, in order, the `expected` event types with `bk_detail` ⊇ the
+/// expected detail.
+pub fn assert_events(events: &[Value], expected: &[(&str, Value)]) {
+    let got: Vec<&Value> = events.iter().map(|e| &e["bk_event_type"]).collect();
+    let want: Vec<Value> = expected.iter().map(|(t, _)| json!(t)).collect();
+    assert_eq!(got, want.iter().collect::<Vec<_>>(), "{events:?}");
+    for (e, (_, detail)) in events.iter().zip(expected) {
+        assert_subset(&e["bk_detail"], detail, "bk_detail");
+    }
+}
+
+/// Every audit record `condition` selects today, oldest first, in full: listed through
+/// list_operation_audit (whose answers omit `operation_detail`, checked) and read back
+/// through find_audit_by_id.
+pub async fn audit_records(app: &TestApp, condition: Value) -> Vec<Value> {
+    let mut cond = condition;
+    cond["operation_time"] = today_range();
+    let listed = app
+        .esb_ok(
+            "list_operation_audit",
+            json!({"page": {"start": 0, "limit": 200, "sort": "operation_time"}, "condition": cond}),
+        )
+        .await;
+    let info = listed["info"].as_array().expect("info").clone();
+    assert_eq!(listed["count"], json!(info.len()), "{listed}");
+    if info.is_empty() {
+        return info;
+    }
+    for r in &info {
+        assert_eq!(r["operation_detail"], Value::Null, "omitted in lists: {r}");
+    }
+    let ids: Vec<Value> = info.iter().map(|r| r["id"].clone()).collect();
+    let full = app.esb_ok("find_audit_by_id", json!({"id": ids})).await;
+    let full = full.as_array().expect("records").clone();
+    assert_eq!(full.len(), info.len(), "{full:?}");
+    for (listed, full) in info.iter().zip(&full) {
+        assert_eq!(listed["id"], full["id"], "same order");
+        let mut without = full.clone();
+        without["operation_detail"] = Value::Null;
+        assert_eq!(listed, &without, "list and find agree");
+    }
+    full
+}
+
+/// Asserts that `actual` has every key of `expected` with the same value (recursively for
+/// objects); an expected `null` means absent or null.
+pub fn assert_subset(actual: &Value, expected: &Value, what: &str) {
+    match expected {
+        Value::Object(keys) => {
+            for (k, v) in keys {
+                let got = actual.get(k).unwrap_or(&Value::Null);
+                assert_subset(got, v, &format!("{what}.{k}"));
+            }
+        }
+        other => assert_eq!(actual, other, "{what}"),
+    }
+}
+
+/// Checks an audit record's head: `head` (audit_type, resource_type, resource_id,
+/// resource_name, bk_biz_id — null for absent —, `operation_detail.bk_obj_id` ...) and what
+/// every API write records: the request user, operate_from `user`, the supplier account, the
+/// time format, `bk_biz_id` omitted when 0.
+pub fn assert_record(r: &Value, head: &Value) {
+    assert_subset(r, head, "record");
+    assert_eq!(r["user"], "admin", "{r}");
+    assert_eq!(r["operate_from"], "user", "{r}");
+    assert_eq!(r["bk_supplier_account"], "0", "{r}");
+    let t = r["operation_time"].as_str().unwrap_or_default();
+    assert_eq!(t.len(), 19, "YYYY-MM-DD hh:mm:ss: {r}");
+    if r.get("bk_biz_id").is_some() {
+        assert_ne!(r["bk_biz_id"], json!(0), "omitted when 0: {r}");
+    }
+}
+
+/// What one audited write of an object must have recorded (§1 `operation_detail`).
+pub enum Step {
+    /// A create: `cur_data` ⊇ the new object, no `pre_data`.
+    Created(Value),
+    /// An update: `pre_data` ⊇ the old object, `update_fields` exactly the submitted changes
+    /// without immutable keys.
+    Updated(Value, Value),
+    /// A delete: `pre_data` ⊇ the deleted object, no `cur_data`.
+    Deleted(Value),
+}
+
+/// The steps of an object's create, update and delete: its name before and after the update
+/// (when the spec names one), the object as created, the update's fields, the object as
+/// updated (what the delete removes).
+pub fn crud_steps<'a>(
+    names: Option<(&'a str, &'a str)>,
+    created: Value,
+    update_fields: Value,
+    updated: Value,
+) -> [(&'static str, Option<&'a str>, Step); 3] {
+    let (before, after) = (names.map(|n| n.0), names.map(|n| n.1));
+    [
+        ("create", before, Step::Created(created.clone())),
+        ("update", after, Step::Updated(created, update_fields)),
+        ("delete", after, Step::Deleted(updated)),
+    ]
+}
+
+/// Checks the audit history of one object: `condition` selects exactly its records (see
+/// [`audit_records`]); they are `steps` in order, each `(action, resource_name — None where
+/// the spec does not say —, data)`, and each passes [`assert_record`] with `head`. Returns
+/// the records.
+pub async fn assert_audit_history(
+    app: &TestApp,
+    condition: Value,
+    head: Value,
+    steps: &[(&str, Option<&str>, Step)],
+) -> Vec<Value> {
+    let records = audit_records(app, condition).await;
+    let actions: Vec<&Value> = records.iter().map(|r| &r["action"]).collect();
+    let want: Vec<Value> = steps.iter().map(|(a, _, _)| json!(a)).collect();
+    assert_eq!(actions, want.iter().collect::<Vec<_>>(), "{records:?}");
+    for (r, (_, name, step)) in records.iter().zip(steps) {
+        assert_record(r, &head);
+        if let Some(name) = name {
+            assert_eq!(r["resource_name"], *name, "{r}");
+        }
+        let details = &r["operation_detail"]["details"];
+        match step {
+            Step::Created(cur) => {
+                assert_eq!(details["pre_data"], Value::Null, "{r}");
+                assert_subset(&details["cur_data"], cur, "cur_data");
+            }
+            Step::Updated(pre, fields) => {
+                assert_subset(&details["pre_data"], pre, "pre_data");
+                assert_eq!(&details["update_fields"], fields, "update_fields: {r}");
+            }
+            Step::Deleted(pre) => {
+                assert_subset(&details["pre_data"], pre, "pre_data");
+                assert_eq!(details["cur_data"], Value::Null, "{r}");
+            }
+        }
+    }
+    records
+}

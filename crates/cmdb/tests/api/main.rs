@@ -7,6 +7,7 @@ mod business;
 mod common;
 mod durability;
 mod events;
+mod events_by_kind;
 mod host_fixtures;
 mod host_queries;
 mod host_transfers;
