@@ -604,6 +604,65 @@ async fn id_blocks_are_unique_across_processes_and_save_statements() {
 }
 
 #[tokio::test]
+async fn bulk_ids_are_unique_across_processes_and_take_one_statement() {
+    let Some(f) =
+        common::fresh("bulk_ids_are_unique_across_processes_and_take_one_statement").await
+    else {
+        return;
+    };
+    let other = f.second(4).await;
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let db = if i % 2 == 0 {
+            f.db.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..20 {
+                // Single draws (served from the process's reserve) beside bulk draws.
+                let ids = write(&*db, |tx| {
+                    let mut ids = tx.next_ids("inst_asst", 250)?;
+                    ids.push(tx.next_id("inst_asst")?);
+                    assert!(tx.next_ids("inst_asst", 0)?.is_empty());
+                    Ok(ids)
+                })
+                .await
+                .unwrap();
+                assert_eq!(ids.len(), 251);
+                got.extend(ids);
+            }
+            got
+        }));
+    }
+    let mut seen = HashSet::new();
+    for t in tasks {
+        for id in t.await.unwrap() {
+            assert!(seen.insert(id), "inst_asst id {id} handed out twice");
+        }
+    }
+    assert_eq!(seen.len(), 4 * 20 * 251);
+    // One statement for a block of 10,000, also from a sequence this call creates.
+    let trips = f.db.round_trips();
+    let ids = write(&*f.db, |tx| tx.next_ids("bulk_new", 10_000))
+        .await
+        .unwrap();
+    assert_eq!(ids, (1..=10_000).collect::<Vec<i64>>());
+    assert!(
+        f.db.round_trips() - trips < 10,
+        "{}",
+        f.db.round_trips() - trips
+    );
+    assert_eq!(
+        write(&*f.db, |tx| tx.next_id("bulk_new")).await.unwrap(),
+        10_001
+    );
+    f.db.close().await;
+    other.close().await;
+}
+
+#[tokio::test]
 async fn values_of_a_sequence_created_by_a_rolled_back_transaction_are_not_kept() {
     let Some(f) =
         common::fresh("values_of_a_sequence_created_by_a_rolled_back_transaction_are_not_kept")

@@ -1361,7 +1361,7 @@ pub fn id_of(v: Option<&Value>) -> Option<i64> {
 const BULK_ROWS: usize = 400;
 
 /// Bulk path of `cmdb gen-assoc` (benchmark data, not an API operation): inserts the links
-/// `(source, target)` of `asst` with multi-row INSERTs. The same UNIQUE slot and pair indexes
+/// `(source, target)` of `asst` with multi-row INSERTs, their ids drawn by one statement. The same UNIQUE slot and pair indexes
 /// guard them, so a generated set can never violate the mapping; instance existence is the
 /// caller's promise, and no audit records or events are written (like a data import).
 pub fn bulk_link(
@@ -1372,15 +1372,15 @@ pub fn bulk_link(
 ) -> Result<u64, StoreError> {
     let asst = link_target(tx, obj_asst_id)?;
     let mapping = Mapping::parse(&asst.mapping).unwrap_or(Mapping::ManyToMany);
+    let ids = tx.next_ids("inst_asst", links.len())?;
     let mut n = 0;
-    for chunk in links.chunks(BULK_ROWS) {
+    for (chunk, ids) in links.chunks(BULK_ROWS).zip(ids.chunks(BULK_ROWS)) {
         let mut b = SqlBuilder::new();
         b.push(
             "INSERT INTO instance_association (id, obj_asst_id, asst_id, obj_id, inst_id, \
              asst_obj_id, asst_inst_id, supplier, created_at, doc, src_slot, dst_slot) VALUES ",
         );
-        for (i, &(src, dst)) in chunk.iter().enumerate() {
-            let id = tx.next_id("inst_asst")?;
+        for (i, (&(src, dst), &id)) in chunk.iter().zip(ids).enumerate() {
             let (s, d) = mapping.slots(src, dst);
             let doc = json!({
                 "id": id, "bk_obj_asst_id": asst.bk_obj_asst_id, "bk_asst_id": asst.bk_asst_id,
