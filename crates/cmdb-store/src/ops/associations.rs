@@ -1351,6 +1351,55 @@ pub fn topo(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<Vec<Value>, S
         .collect())
 }
 
+// ---------------------------------------------------------------------------------------------
+// Deletion guard (20-instances §7, 30-topology §4, 40-hosts §5.4, 50-associations §5)
+// ---------------------------------------------------------------------------------------------
+
+/// Is there a link of the instance `(?, ?)` whose other end is another, existing instance? One
+/// index lookup per direction, each joined to the other end's primary key; a link of the
+/// instance to itself does not count (it goes with the instance), nor does one whose other end
+/// is already gone. Parameters: the instance (model, id) four times.
+pub const LIVE_LINK_SQL: &str = "SELECT 1 FROM instance_association a JOIN instance i \
+     ON i.obj_id = a.asst_obj_id AND i.inst_id = a.asst_inst_id \
+     WHERE a.obj_id = ? AND a.inst_id = ? AND NOT (a.asst_obj_id = ? AND a.asst_inst_id = ?) \
+     UNION ALL SELECT 1 FROM instance_association a JOIN instance i \
+     ON i.obj_id = a.obj_id AND i.inst_id = a.inst_id \
+     WHERE a.asst_obj_id = ? AND a.asst_inst_id = ? AND NOT (a.obj_id = ? AND a.inst_id = ?) \
+     LIMIT 1";
+
+/// Every link of the instance `(?, ?)`, in either direction. Parameters: the instance twice.
+pub const REMOVE_LINKS_SQL: &str = "DELETE FROM instance_association \
+     WHERE (obj_id = ? AND inst_id = ?) OR (asst_obj_id = ? AND asst_inst_id = ?)";
+
+/// Refuses with `refusal` while the instance is an end of a link to another instance that still
+/// exists. Every deletion of an instance-like row (instances, sets, modules, hosts; archiving a
+/// business) asks here, so all of them see links the same way; the codes differ by operation
+/// (1101075 for instances, 1101036 for topology nodes and hosts). Run it in the deleting
+/// transaction after locking the instance (`FOR UPDATE` on PostgreSQL): link creation
+/// share-locks both ends, so no link can appear between this check and the delete.
+pub(crate) fn refuse_live_links(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    inst_id: i64,
+    refusal: DomainError,
+) -> Result<(), StoreError> {
+    let inst = || [SqlValue::from(obj_id), SqlValue::Int(inst_id)];
+    let params: Vec<SqlValue> = (0..4).flat_map(|_| inst()).collect();
+    if tx.query(LIVE_LINK_SQL, &params)?.is_empty() {
+        Ok(())
+    } else {
+        Err(refusal.into())
+    }
+}
+
+/// Removes every link of an instance that is being deleted (after [`refuse_live_links`], only
+/// links to itself or to instances already gone are left).
+pub(crate) fn remove_links(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<(), StoreError> {
+    let inst = || [SqlValue::from(obj_id), SqlValue::Int(inst_id)];
+    let params: Vec<SqlValue> = (0..2).flat_map(|_| inst()).collect();
+    tx.execute_deferred(REMOVE_LINKS_SQL, &params, None)
+}
+
 /// Reads an integer id from a JSON value that may be a number or a numeric string.
 pub fn id_of(v: Option<&Value>) -> Option<i64> {
     v.and_then(loose_i64)

@@ -486,7 +486,14 @@ pub fn update_status(
             if is_archived(&old) {
                 return Ok(());
             }
-            check_no_associations(tx, biz_id)?;
+            // Refused while the business is an end of a link to a live instance (mainline
+            // relations are not associations).
+            super::associations::refuse_live_links(
+                tx,
+                "biz",
+                biz_id,
+                DomainError::InstBeenAssociated,
+            )?;
             if has_hosts(tx, HostScope::Biz, biz_id)? {
                 return Err(DomainError::ArchiveBizWithHosts.into());
             }
@@ -543,25 +550,6 @@ fn archived_name(tx: &mut dyn Tx, name: &str) -> Result<String, StoreError> {
         .max()
         .unwrap_or(0);
     Ok(format!("{numbered}{}", highest.saturating_add(1)))
-}
-
-/// Archiving is refused while the business is an end of an instance association whose other
-/// end still exists (mainline relations are not associations).
-fn check_no_associations(tx: &mut dyn Tx, biz_id: i64) -> Result<(), StoreError> {
-    let rows = tx.query(
-        "SELECT 1 FROM instance_association a JOIN instance i \
-         ON i.obj_id = a.asst_obj_id AND i.inst_id = a.asst_inst_id \
-         WHERE a.obj_id = 'biz' AND a.inst_id = ? \
-         UNION ALL SELECT 1 FROM instance_association a JOIN instance i \
-         ON i.obj_id = a.obj_id AND i.inst_id = a.inst_id \
-         WHERE a.asst_obj_id = 'biz' AND a.asst_inst_id = ? LIMIT 1",
-        &[SqlValue::Int(biz_id), SqlValue::Int(biz_id)],
-    )?;
-    if rows.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::InstBeenAssociated.into())
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1226,7 +1226,7 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
         return Err(DomainError::HostNotInBiz(join_ids(&foreign), pool).into());
     }
     for id in &ids {
-        super::sets_modules::check_no_associations(tx, "host", *id)?;
+        super::associations::refuse_live_links(tx, "host", *id, DomainError::InstBeenAssociated)?;
     }
     for (id, name) in hosts {
         let Some(doc) = super::instances::get_doc(tx, "host", id)? else {
@@ -1236,12 +1236,7 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
             remove_relation(tx, ctx, r)?;
         }
         let p = [SqlValue::Int(id)];
-        tx.execute_deferred(
-            "DELETE FROM instance_association WHERE (obj_id = 'host' AND inst_id = ?) \
-             OR (asst_obj_id = 'host' AND asst_inst_id = ?)",
-            &[SqlValue::Int(id), SqlValue::Int(id)],
-            None,
-        )?;
+        super::associations::remove_links(tx, "host", id)?;
         tx.execute_deferred("DELETE FROM host_ip WHERE host_id = ?", &p, None)?;
         tx.execute_deferred(
             "DELETE FROM instance_unique WHERE obj_id = 'host' AND inst_id = ?",

@@ -590,7 +590,10 @@ pub(crate) fn delete_row(
     old: Map<String, Value>,
     mainline: bool,
 ) -> Result<(), StoreError> {
-    guard_associations(tx, obj_id, inst_id)?;
+    // 20-instances §7 step 4: refused while a link's other end still exists; links whose
+    // other end is gone go with it.
+    super::associations::refuse_live_links(tx, obj_id, inst_id, DomainError::InstHasAssociation)?;
+    super::associations::remove_links(tx, obj_id, inst_id)?;
     tx.execute(
         "DELETE FROM instance WHERE obj_id = ? AND inst_id = ?",
         &[obj_id.into(), SqlValue::Int(inst_id)],
@@ -631,38 +634,6 @@ pub(crate) fn delete_row(
         },
     )?;
     audit::event(tx, ctx, watch, EventType::Delete, obj_id, inst_id, &doc)
-}
-
-/// 20-instances §7 step 4: refuse while an association's other end still exists; drop
-/// associations whose other end is already gone.
-fn guard_associations(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<(), StoreError> {
-    let rows = tx.query(
-        "SELECT id, asst_obj_id, asst_inst_id FROM instance_association WHERE obj_id = ? AND inst_id = ? \
-         UNION ALL SELECT id, obj_id, inst_id FROM instance_association WHERE asst_obj_id = ? AND asst_inst_id = ?",
-        &[obj_id.into(), SqlValue::Int(inst_id), obj_id.into(), SqlValue::Int(inst_id)],
-    )?;
-    let mut stale = Vec::new();
-    for row in rows {
-        let (Some(id), Some(other_obj), Some(other_inst)) = (
-            row.first().and_then(SqlValue::as_i64),
-            row.get(1).and_then(|c| c.as_str().map(str::to_string)),
-            row.get(2).and_then(SqlValue::as_i64),
-        ) else {
-            continue;
-        };
-        let self_link = other_obj == obj_id && other_inst == inst_id;
-        if !self_link && instance_exists(tx, &other_obj, other_inst)? {
-            return Err(DomainError::InstHasAssociation.into());
-        }
-        stale.push(id);
-    }
-    for id in stale {
-        tx.execute(
-            "DELETE FROM instance_association WHERE id = ?",
-            &[SqlValue::Int(id)],
-        )?;
-    }
-    Ok(())
 }
 
 /// Most items in one `batch_create_inst`.

@@ -19,7 +19,8 @@ fn today_range() -> Value {
     json!({"start": fmt(chrono::Duration::days(-1)), "end": fmt(chrono::Duration::days(1))})
 }
 
-async fn audit_list(app: &TestApp, condition: Value) -> Value {
+/// list_operation_audit over the test's time range with extra `condition` fields.
+pub(crate) async fn audit_list(app: &TestApp, condition: Value) -> Value {
     let mut cond = condition;
     cond["operation_time"] = today_range();
     app.esb_ok(
