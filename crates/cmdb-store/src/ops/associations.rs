@@ -769,19 +769,10 @@ pub fn add(
     )
 }
 
-/// Outcome of `batch_create_instance_association`, by item index.
-#[derive(Debug, Default)]
-pub struct BatchResult {
-    /// Index → new link id.
-    pub created: Vec<(usize, i64)>,
-    /// Index → why the item failed.
-    pub errors: Vec<(usize, StoreError)>,
-}
-
 /// `batch_create_instance_association`: the request-level checks fail the whole call (naming
 /// convention → 1199006, unknown model association → 1101046); items are then created one by
-/// one, each in its own savepoint, so a failing item leaves the others (upstream is not atomic
-/// either). Items are `(bk_inst_id, bk_asst_inst_id)`.
+/// one ([`super::BatchOutcome`]; upstream is not atomic either). Items are `(bk_inst_id,
+/// bk_asst_inst_id)`.
 pub fn batch_create(
     tx: &mut dyn Tx,
     ctx: &OpContext,
@@ -789,7 +780,7 @@ pub fn batch_create(
     asst_obj_id: &str,
     obj_asst_id: &str,
     items: &[(i64, i64)],
-) -> Result<BatchResult, StoreError> {
+) -> Result<super::BatchOutcome, StoreError> {
     check_batch_naming(obj_asst_id, obj_id, asst_obj_id)?;
     let asst = link_target(tx, obj_asst_id)?;
     if asst.bk_obj_id != obj_id {
@@ -798,23 +789,10 @@ pub fn batch_create(
     if asst.bk_asst_obj_id != asst_obj_id {
         return Err(DomainError::ParamsInvalid("bk_asst_obj_id".into()).into());
     }
-    let mut out = BatchResult::default();
-    for (index, &(src, dst)) in items.iter().enumerate() {
-        tx.execute_batch("SAVEPOINT asst_item")?;
+    super::BatchOutcome::run(tx, items, |tx, &(src, dst)| {
         let dup = DomainError::AssociationExists(src.to_string(), dst.to_string());
-        match insert_link(tx, ctx, &asst, src, dst, dup).and_then(|id| tx.flush().map(|()| id)) {
-            Ok(id) => {
-                tx.execute_batch("RELEASE SAVEPOINT asst_item")?;
-                out.created.push((index, id));
-            }
-            Err(e @ StoreError::Domain(_)) | Err(e @ StoreError::UniqueViolation { .. }) => {
-                tx.execute_batch("ROLLBACK TO SAVEPOINT asst_item; RELEASE SAVEPOINT asst_item")?;
-                out.errors.push((index, e));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+        insert_link(tx, ctx, &asst, src, dst, dup)
+    })
 }
 
 /// Deletes the link `id` if `obj_id` is its source or target model; true when one was deleted.
@@ -1359,7 +1337,7 @@ pub fn topo(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<Vec<Value>, S
 /// index lookup per direction, each joined to the other end's primary key; a link of the
 /// instance to itself does not count (it goes with the instance), nor does one whose other end
 /// is already gone. Parameters: the instance (model, id) four times.
-pub const LIVE_LINK_SQL: &str = "SELECT 1 FROM instance_association a JOIN instance i \
+const LIVE_LINK_SQL: &str = "SELECT 1 FROM instance_association a JOIN instance i \
      ON i.obj_id = a.asst_obj_id AND i.inst_id = a.asst_inst_id \
      WHERE a.obj_id = ? AND a.inst_id = ? AND NOT (a.asst_obj_id = ? AND a.asst_inst_id = ?) \
      UNION ALL SELECT 1 FROM instance_association a JOIN instance i \
@@ -1368,7 +1346,7 @@ pub const LIVE_LINK_SQL: &str = "SELECT 1 FROM instance_association a JOIN insta
      LIMIT 1";
 
 /// Every link of the instance `(?, ?)`, in either direction. Parameters: the instance twice.
-pub const REMOVE_LINKS_SQL: &str = "DELETE FROM instance_association \
+const REMOVE_LINKS_SQL: &str = "DELETE FROM instance_association \
      WHERE (obj_id = ? AND inst_id = ?) OR (asst_obj_id = ? AND asst_inst_id = ?)";
 
 /// Refuses with `refusal` while the instance is an end of a link to another instance that still

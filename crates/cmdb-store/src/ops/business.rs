@@ -634,23 +634,20 @@ fn delete_topology(tx: &mut dyn Tx, ctx: &OpContext, biz_id: i64) -> Result<(), 
         };
         let doc = data.into_json()?;
         let (audit_type, resource_type, watch) = removed_kinds(&obj_id);
-        audit::record(
+        audit::removed(
             tx,
             ctx,
-            AuditEntry {
+            audit::Removed {
                 audit_type,
                 resource_type,
-                action: "delete",
+                watch,
                 biz_id,
-                resource_id: Value::from(inst_id),
-                resource_name: name.as_str().unwrap_or_default().to_string(),
-                obj_id: Some(obj_id.clone()),
-                pre_data: Some(doc.clone()),
-                cur_data: None,
-                update_fields: None,
+                obj_id: &obj_id,
+                inst_id,
+                name: name.as_str().unwrap_or_default(),
+                doc: &doc,
             },
         )?;
-        audit::event(tx, ctx, watch, EventType::Delete, &obj_id, inst_id, &doc)?;
     }
     let id = SqlValue::Int(biz_id);
     tx.execute_deferred(

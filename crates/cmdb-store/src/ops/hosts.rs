@@ -36,7 +36,7 @@ use super::instances::{
     rewrite_row, stamp_created, stamp_updated, InstanceRow,
 };
 use super::schema_cache::ModelSchema;
-use super::util::{loose_i64, scalar_i64};
+use super::util::{in_savepoint, is_item_error, loose_i64, scalar_i64};
 use super::OpContext;
 use crate::{Dialect, SqlValue, StoreError, Tx};
 
@@ -809,38 +809,10 @@ impl ResourceAddReport {
     }
 }
 
-/// Is this error a per-row failure (reported) rather than a broken database (aborts)?
-fn is_row_error(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::Domain(_) | StoreError::UniqueViolation { .. }
-    )
-}
-
 fn row_message(e: &StoreError) -> String {
     match e {
         StoreError::Domain(d) => d.to_string(),
         _ => DomainError::Duplicate(String::new()).to_string(),
-    }
-}
-
-/// Runs `work` inside a savepoint: kept on success, rolled back on a row error (returned as
-/// `Ok(Err(..))`); other failures abort the transaction.
-fn in_savepoint<T>(
-    tx: &mut dyn Tx,
-    work: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
-) -> Result<Result<T, StoreError>, StoreError> {
-    tx.execute_batch("SAVEPOINT host_row")?;
-    match work(tx).and_then(|v| tx.flush().map(|()| v)) {
-        Ok(v) => {
-            tx.execute_batch("RELEASE SAVEPOINT host_row")?;
-            Ok(Ok(v))
-        }
-        Err(e) if is_row_error(&e) => {
-            tx.execute_batch("ROLLBACK TO SAVEPOINT host_row; RELEASE SAVEPOINT host_row")?;
-            Ok(Err(e))
-        }
-        Err(e) => Err(e),
     }
 }
 
@@ -922,7 +894,7 @@ pub fn add_to_resource(
         };
         let target = match upsert_target(tx, row) {
             Ok(t) => t,
-            Err(e) if is_row_error(&e) => {
+            Err(e) if is_item_error(&e) => {
                 report.error.push(format!("{key}: {}", row_message(&e)));
                 continue;
             }
@@ -1249,20 +1221,20 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
             None,
         )?;
         let doc = Value::Object(doc);
-        audit_host(
+        audit::removed(
             tx,
             ctx,
-            HostAudit {
-                action: "delete",
-                host_id: id,
+            audit::Removed {
+                audit_type: "host",
+                resource_type: "host",
+                watch: "host",
                 biz_id: pool,
+                obj_id: "host",
+                inst_id: id,
                 name: &name,
-                pre: Some(doc.clone()),
-                cur: None,
-                fields: None,
+                doc: &doc,
             },
         )?;
-        audit::event(tx, ctx, "host", EventType::Delete, "host", id, &doc)?;
     }
     Ok(())
 }
