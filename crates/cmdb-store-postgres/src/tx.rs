@@ -805,13 +805,57 @@ impl Tx for PgTx<'_> {
     /// instead of failing, and after checking existence first, so the transaction is never put
     /// into the aborted state by a missing sequence.
     fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError> {
+        if let Some(id) = self.sequences.take(sequence) {
+            return Ok(id);
+        }
+        let (seq, known) = self.ensure_sequence(sequence)?;
+        // Values are kept for other transactions only from a sequence that exists committed:
+        // one created by this transaction disappears if it rolls back, and would hand the same
+        // values out again when created anew.
+        let block = if known {
+            self.sequences.next_block(sequence)
+        } else {
+            1
+        };
+        let mut ids = self.draw(seq, block)?.into_iter();
+        let id = ids
+            .next()
+            .ok_or_else(|| StoreError::Backend("sequence returned no value".into()))?;
+        if known {
+            self.sequences.give(sequence, ids);
+        }
+        Ok(id)
+    }
+
+    /// `count` values by one `nextval` statement, all for the caller (the process's reserve of
+    /// drawn values is left for single-id callers).
+    fn next_ids(&mut self, sequence: &str, count: usize) -> Result<Vec<i64>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let n = i64::try_from(count)
+            .ok()
+            .filter(|n| *n <= i64::from(i32::MAX))
+            .ok_or_else(|| StoreError::Backend(format!("cannot draw {count} ids at once")))?;
+        let (seq, _) = self.ensure_sequence(sequence)?;
+        let ids = self.draw(seq, n)?;
+        if ids.len() != count {
+            return Err(StoreError::Backend(
+                "sequence returned too few values".into(),
+            ));
+        }
+        Ok(ids)
+    }
+}
+
+impl PgTx<'_> {
+    /// The full name of the sequence `cmdb_id_<name>`, created (under an advisory lock) when it
+    /// does not exist yet, and whether it is known to exist committed.
+    fn ensure_sequence(&mut self, sequence: &str) -> Result<(String, bool), StoreError> {
         if !is_ident(sequence) || sequence.len() > 40 {
             return Err(StoreError::Backend(format!(
                 "invalid sequence name {sequence:?}"
             )));
-        }
-        if let Some(id) = self.sequences.take(sequence) {
-            return Ok(id);
         }
         let seq = format!("{SEQUENCE_PREFIX}{sequence}");
         let created_here = self.created.iter().any(|c| c == sequence);
@@ -833,31 +877,20 @@ impl Tx for PgTx<'_> {
                 self.created.push(sequence.to_string());
             }
         }
-        // Values are kept for other transactions only from a sequence that exists committed:
-        // one created by this transaction disappears if it rolls back, and would hand the same
-        // values out again when created anew.
-        let block = if known {
-            self.sequences.next_block(sequence)
-        } else {
-            1
-        };
+        Ok((seq, known))
+    }
+
+    /// `n` values of the sequence `seq` (full name) by one statement.
+    fn draw(&mut self, seq: String, n: i64) -> Result<Vec<i64>, StoreError> {
         let rows = self.query(
             "SELECT nextval(CAST(? AS TEXT)) FROM generate_series(1, CAST(? AS INTEGER))",
-            &[SqlValue::Text(seq), SqlValue::Int(block)],
+            &[SqlValue::Text(seq), SqlValue::Int(n)],
         )?;
-        let mut ids = rows
+        Ok(rows
             .iter()
             .map(|r| r.first().and_then(SqlValue::as_i64))
             .collect::<Option<Vec<i64>>>()
-            .unwrap_or_default()
-            .into_iter();
-        let id = ids
-            .next()
-            .ok_or_else(|| StoreError::Backend("sequence returned no value".into()))?;
-        if known {
-            self.sequences.give(sequence, ids);
-        }
-        Ok(id)
+            .unwrap_or_default())
     }
 }
 

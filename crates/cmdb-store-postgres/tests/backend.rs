@@ -559,6 +559,39 @@ async fn unique_violation_between_concurrent_transactions() {
     other.close().await;
 }
 
+/// Runs `draw` `rounds` times in each of `tasks` concurrent tasks, alternating between two
+/// processes' handles on one database, and returns every id drawn, each checked to be new.
+async fn draws_on_both<F>(
+    a: &Arc<PgDb>,
+    b: &Arc<PgDb>,
+    tasks: usize,
+    rounds: usize,
+    draw: F,
+) -> HashSet<i64>
+where
+    F: Fn(&mut dyn cmdb_store::Tx) -> Result<Vec<i64>, StoreError> + Clone + Send + Sync + 'static,
+{
+    let mut running = Vec::new();
+    for i in 0..tasks {
+        let db = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let draw = draw.clone();
+        running.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..rounds {
+                got.extend(write(&*db, draw.clone()).await.unwrap());
+            }
+            got
+        }));
+    }
+    let mut seen = HashSet::new();
+    for t in running {
+        for id in t.await.unwrap() {
+            assert!(seen.insert(id), "id {id} handed out twice");
+        }
+    }
+    seen
+}
+
 #[tokio::test]
 async fn id_blocks_are_unique_across_processes_and_save_statements() {
     let Some(f) = common::fresh("id_blocks_are_unique_across_processes_and_save_statements").await
@@ -567,38 +600,50 @@ async fn id_blocks_are_unique_across_processes_and_save_statements() {
     };
     let other = f.second(4).await;
     let trips = f.db.round_trips() + other.round_trips();
-    let mut tasks = Vec::new();
-    for i in 0..8 {
-        let db = if i % 2 == 0 {
-            f.db.clone()
-        } else {
-            other.clone()
-        };
-        tasks.push(tokio::spawn(async move {
-            let mut got = Vec::new();
-            for _ in 0..50 {
-                let ids = write(&*db, |tx| {
-                    (0..4)
-                        .map(|_| tx.next_id("inst"))
-                        .collect::<Result<Vec<i64>, _>>()
-                })
-                .await
-                .unwrap();
-                got.extend(ids);
-            }
-            got
-        }));
-    }
-    let mut seen = HashSet::new();
-    for t in tasks {
-        for id in t.await.unwrap() {
-            assert!(seen.insert(id), "inst id {id} handed out twice");
-        }
-    }
+    let seen = draws_on_both(&f.db, &other, 8, 50, |tx| {
+        (0..4).map(|_| tx.next_id("inst")).collect()
+    })
+    .await;
     assert_eq!(seen.len(), 1600);
     // Values are drawn in growing blocks: far fewer statements than ids (one per id before).
     let used = f.db.round_trips() + other.round_trips() - trips;
     assert!(used < 200, "{used} round trips for 1600 ids");
+    f.db.close().await;
+    other.close().await;
+}
+
+#[tokio::test]
+async fn bulk_ids_are_unique_across_processes_and_take_one_statement() {
+    let Some(f) =
+        common::fresh("bulk_ids_are_unique_across_processes_and_take_one_statement").await
+    else {
+        return;
+    };
+    let other = f.second(4).await;
+    // Bulk draws beside single draws (served from the process's reserve).
+    let seen = draws_on_both(&f.db, &other, 4, 20, |tx| {
+        let mut ids = tx.next_ids("inst_asst", 250)?;
+        ids.push(tx.next_id("inst_asst")?);
+        assert!(tx.next_ids("inst_asst", 0)?.is_empty());
+        Ok(ids)
+    })
+    .await;
+    assert_eq!(seen.len(), 4 * 20 * 251);
+    // One statement for a block of 10,000, also from a sequence this call creates.
+    let trips = f.db.round_trips();
+    let ids = write(&*f.db, |tx| tx.next_ids("bulk_new", 10_000))
+        .await
+        .unwrap();
+    assert_eq!(ids, (1..=10_000).collect::<Vec<i64>>());
+    assert!(
+        f.db.round_trips() - trips < 10,
+        "{}",
+        f.db.round_trips() - trips
+    );
+    assert_eq!(
+        write(&*f.db, |tx| tx.next_id("bulk_new")).await.unwrap(),
+        10_001
+    );
     f.db.close().await;
     other.close().await;
 }

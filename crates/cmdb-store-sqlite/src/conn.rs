@@ -206,10 +206,30 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn next_id(&mut self, sequence: &str) -> Result<i64, StoreError> {
+        self.advance_sequence(sequence, 1)
+    }
+
+    /// One statement moves the counter by `count`; the block below the new value is ours (the
+    /// single writer holds the database until COMMIT, so nobody draws in between).
+    fn next_ids(&mut self, sequence: &str, count: usize) -> Result<Vec<i64>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let n = i64::try_from(count)
+            .map_err(|_| StoreError::Backend(format!("cannot draw {count} ids at once")))?;
+        let last = self.advance_sequence(sequence, n)?;
+        Ok((last - n + 1..=last).collect())
+    }
+}
+
+impl SqliteTx<'_> {
+    /// Adds `n` to the counter row of `sequence` (created at 0 when missing) and returns the new
+    /// value.
+    fn advance_sequence(&mut self, sequence: &str, n: i64) -> Result<i64, StoreError> {
         let rows = self.query(
-            "INSERT INTO id_sequence (name, value) VALUES (?, 1) \
-             ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-            &[SqlValue::Text(sequence.to_string())],
+            "INSERT INTO id_sequence (name, value) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
+            &[SqlValue::Text(sequence.to_string()), SqlValue::Int(n)],
         )?;
         rows.first()
             .and_then(|r| r.first())

@@ -225,6 +225,18 @@ pub struct GenAssocConfig {
     pub prefix: String,
 }
 
+/// Index of the `k`-th target of source `i` among `targets`: spread (7 is a stride, so
+/// neighbouring sources share few targets) and, when 7 does not divide `targets`, every target
+/// gets exactly as many sources as each source has targets. `scripts/bench.d/assoc.py` derives
+/// the expected answers from the same rule.
+fn link_target(i: usize, k: usize, targets: usize) -> usize {
+    (i * 7 + k) % targets
+}
+
+fn consecutive(ids: &[i64]) -> bool {
+    ids.windows(2).all(|w| w[1] == w[0] + 1)
+}
+
 /// Links written per transaction by `gen-assoc`.
 const LINK_CHUNK: usize = 20_000;
 
@@ -288,7 +300,7 @@ pub async fn generate_assoc(store: Store, cfg: GenAssocConfig) -> Result<Value, 
     let links: Vec<(i64, i64)> = srcs
         .iter()
         .enumerate()
-        .flat_map(|(i, s)| (0..per).map(move |k| (*s, (i * 7 + k) % dsts.len())))
+        .flat_map(|(i, s)| (0..per).map(move |k| (*s, link_target(i, k, dsts.len()))))
         .map(|(s, d)| (s, dsts[d]))
         .collect();
     let links_started = Instant::now();
@@ -306,6 +318,14 @@ pub async fn generate_assoc(store: Store, cfg: GenAssocConfig) -> Result<Value, 
         "bk_obj_asst_id": key,
         "src_ids": [srcs.first(), srcs.last()],
         "dst_ids": [dsts.first(), dsts.last()],
+        // Ids of one model are consecutive when nothing else created instances meanwhile;
+        // readers that derive expected answers from the rule check it.
+        "src_consecutive": consecutive(srcs),
+        "dst_consecutive": consecutive(dsts),
+        "sources": srcs.len(),
+        "targets": dsts.len(),
+        "per_source": per,
+        "link_rule": "source #i links to targets #((7*i + k) mod targets), k < per_source",
         "links": linked,
         "link_seconds": links_started.elapsed().as_secs_f64(),
         "seconds": started.elapsed().as_secs_f64(),

@@ -9,7 +9,6 @@ use cmdb_store::ops::associations::{self as ops, LinkQuery, WithInstQuery};
 use serde_json::{json, Map, Value};
 
 use super::{read, to_data, write};
-use crate::error::codes::describe;
 use crate::error::ApiError;
 use crate::request::ApiRequest;
 use crate::AppState;
@@ -183,22 +182,7 @@ pub async fn batch_create_instance_association(
         ops::batch_create(tx, &ctx, &obj, &asst_obj, &key, &items)
     })
     .await?;
-    let created: Map<String, Value> = result
-        .created
-        .iter()
-        .map(|(i, id)| (i.to_string(), Value::from(*id)))
-        .collect();
-    let errors: Map<String, Value> = result
-        .errors
-        .into_iter()
-        .map(|(i, e)| {
-            (
-                i.to_string(),
-                Value::String(describe(&ApiError::from(e), lang).2),
-            )
-        })
-        .collect();
-    Ok(json!({ "success_created": created, "error_msg": errors }))
+    Ok(super::batch_answer(result, lang))
 }
 
 /// `delete_instance_association`: `data: null`; a missing id is a success.

@@ -5,7 +5,6 @@ use cmdb_store::ops::instances;
 use serde_json::{json, Map, Value};
 
 use super::{read, write};
-use crate::error::codes::describe;
 use crate::error::ApiError;
 use crate::request::ApiRequest;
 use crate::AppState;
@@ -47,22 +46,7 @@ pub async fn batch_create_inst(s: AppState, req: ApiRequest) -> Result<Value, Ap
         instances::batch_create(tx, &ctx, &obj, &details)
     })
     .await?;
-    let created: Map<String, Value> = result
-        .created
-        .iter()
-        .map(|(i, id)| (i.to_string(), Value::from(*id)))
-        .collect();
-    let errors: Map<String, Value> = result
-        .errors
-        .into_iter()
-        .map(|(i, e)| {
-            (
-                i.to_string(),
-                Value::String(describe(&ApiError::from(e), lang).2),
-            )
-        })
-        .collect();
-    Ok(json!({ "success_created": created, "error_msg": errors }))
+    Ok(super::batch_answer(result, lang))
 }
 
 fn inst_id_param(req: &ApiRequest) -> Result<i64, ApiError> {

@@ -7,10 +7,12 @@ pub mod instances;
 pub mod models;
 pub mod topology;
 
+use cmdb_store::ops::BatchOutcome;
 use cmdb_store::{Store, StoreError, Tx};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
+use crate::error::codes::{describe, Lang};
 use crate::error::ApiError;
 
 /// Runs a write operation in one transaction.
@@ -38,4 +40,27 @@ where
 /// Serialises a result for `data`.
 pub(crate) fn to_data<T: Serialize>(value: &T) -> Result<Value, ApiError> {
     serde_json::to_value(value).map_err(|e| ApiError::Store(StoreError::Backend(e.to_string())))
+}
+
+/// `data` of the per-item batch creates (`batch_create_inst`,
+/// `batch_create_instance_association`): `{"success_created":{"<index>":<id>},
+/// "error_msg":{"<index>":"<message>"}}`, messages in the caller's language. One shape for
+/// both, as upstream answers both with `metadata.BatchCreateResult`-style maps.
+pub(crate) fn batch_answer(outcome: BatchOutcome, lang: Lang) -> Value {
+    let created: Map<String, Value> = outcome
+        .created
+        .iter()
+        .map(|(i, id)| (i.to_string(), Value::from(*id)))
+        .collect();
+    let errors: Map<String, Value> = outcome
+        .errors
+        .into_iter()
+        .map(|(i, e)| {
+            (
+                i.to_string(),
+                Value::String(describe(&ApiError::from(e), lang).2),
+            )
+        })
+        .collect();
+    json!({ "success_created": created, "error_msg": errors })
 }

@@ -836,19 +836,10 @@ pub fn add(
     )
 }
 
-/// Outcome of `batch_create_instance_association`, by item index.
-#[derive(Debug, Default)]
-pub struct BatchResult {
-    /// Index → new link id.
-    pub created: Vec<(usize, i64)>,
-    /// Index → why the item failed.
-    pub errors: Vec<(usize, StoreError)>,
-}
-
 /// `batch_create_instance_association`: the request-level checks fail the whole call (naming
 /// convention → 1199006, unknown model association → 1101046); items are then created one by
-/// one, each in its own savepoint, so a failing item leaves the others (upstream is not atomic
-/// either). Items are `(bk_inst_id, bk_asst_inst_id)`.
+/// one ([`super::BatchOutcome`]; upstream is not atomic either). Items are `(bk_inst_id,
+/// bk_asst_inst_id)`.
 pub fn batch_create(
     tx: &mut dyn Tx,
     ctx: &OpContext,
@@ -856,7 +847,7 @@ pub fn batch_create(
     asst_obj_id: &str,
     obj_asst_id: &str,
     items: &[(i64, i64)],
-) -> Result<BatchResult, StoreError> {
+) -> Result<super::BatchOutcome, StoreError> {
     check_batch_naming(obj_asst_id, obj_id, asst_obj_id)?;
     let asst = link_target(tx, obj_asst_id)?;
     if asst.bk_obj_id != obj_id {
@@ -865,23 +856,10 @@ pub fn batch_create(
     if asst.bk_asst_obj_id != asst_obj_id {
         return Err(DomainError::ParamsInvalid("bk_asst_obj_id".into()).into());
     }
-    let mut out = BatchResult::default();
-    for (index, &(src, dst)) in items.iter().enumerate() {
-        tx.savepoint("asst_item")?;
+    super::BatchOutcome::run(tx, items, |tx, &(src, dst)| {
         let dup = DomainError::AssociationExists(src.to_string(), dst.to_string());
-        match insert_link(tx, ctx, &asst, src, dst, dup).and_then(|id| tx.flush().map(|()| id)) {
-            Ok(id) => {
-                tx.release_savepoint("asst_item")?;
-                out.created.push((index, id));
-            }
-            Err(e @ StoreError::Domain(_)) | Err(e @ StoreError::UniqueViolation { .. }) => {
-                tx.rollback_savepoint("asst_item")?;
-                out.errors.push((index, e));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+        insert_link(tx, ctx, &asst, src, dst, dup)
+    })
 }
 
 /// Deletes the link `id` if `obj_id` is its source or target model; true when one was deleted.
@@ -1402,6 +1380,43 @@ pub fn topo(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<Vec<Value>, S
         .collect())
 }
 
+// ---------------------------------------------------------------------------------------------
+// Deletion guard (20-instances §7, 30-topology §4, 40-hosts §5.4, 50-associations §5)
+// ---------------------------------------------------------------------------------------------
+
+/// Is there a link of the instance `(?, ?)` whose other end is another, existing instance? One
+/// index lookup per direction, each joined to the other end's primary key; a link of the
+/// instance to itself does not count (it goes with the instance), nor does one whose other end
+/// is already gone. Parameters: the instance (model, id) four times.
+const LIVE_LINK_SQL: &str = "SELECT 1 FROM instance_association a JOIN instance i \
+     ON i.obj_id = a.asst_obj_id AND i.inst_id = a.asst_inst_id \
+     WHERE a.obj_id = ? AND a.inst_id = ? AND NOT (a.asst_obj_id = ? AND a.asst_inst_id = ?) \
+     UNION ALL SELECT 1 FROM instance_association a JOIN instance i \
+     ON i.obj_id = a.obj_id AND i.inst_id = a.inst_id \
+     WHERE a.asst_obj_id = ? AND a.asst_inst_id = ? AND NOT (a.obj_id = ? AND a.inst_id = ?) \
+     LIMIT 1";
+
+/// Refuses with `refusal` while the instance is an end of a link to another instance that still
+/// exists. Every deletion of an instance-like row (instances, sets, modules, hosts; archiving a
+/// business) asks here, so all of them see links the same way; the codes differ by operation
+/// (1101075 for instances, 1101036 for topology nodes and hosts). Run it in the deleting
+/// transaction after locking the instance (`FOR UPDATE` on PostgreSQL): link creation
+/// share-locks both ends, so no link can appear between this check and the delete.
+pub(crate) fn refuse_live_links(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    inst_id: i64,
+    refusal: DomainError,
+) -> Result<(), StoreError> {
+    let inst = || [SqlValue::from(obj_id), SqlValue::Int(inst_id)];
+    let params: Vec<SqlValue> = (0..4).flat_map(|_| inst()).collect();
+    if tx.query(LIVE_LINK_SQL, &params)?.is_empty() {
+        Ok(())
+    } else {
+        Err(refusal.into())
+    }
+}
+
 /// Reads an integer id from a JSON value that may be a number or a numeric string.
 pub fn id_of(v: Option<&Value>) -> Option<i64> {
     v.and_then(loose_i64)
@@ -1412,7 +1427,7 @@ pub fn id_of(v: Option<&Value>) -> Option<i64> {
 const BULK_ROWS: usize = 400;
 
 /// Bulk path of `cmdb gen-assoc` (benchmark data, not an API operation): inserts the links
-/// `(source, target)` of `asst` with multi-row INSERTs. The same UNIQUE slot and pair indexes
+/// `(source, target)` of `asst` with multi-row INSERTs, their ids drawn by one statement. The same UNIQUE slot and pair indexes
 /// guard them, so a generated set can never violate the mapping; instance existence is the
 /// caller's promise, and no audit records or events are written (like a data import).
 pub fn bulk_link(
@@ -1423,15 +1438,15 @@ pub fn bulk_link(
 ) -> Result<u64, StoreError> {
     let asst = link_target(tx, obj_asst_id)?;
     let mapping = Mapping::parse(&asst.mapping).unwrap_or(Mapping::ManyToMany);
+    let ids = tx.next_ids("inst_asst", links.len())?;
     let mut n = 0;
-    for chunk in links.chunks(BULK_ROWS) {
+    for (chunk, ids) in links.chunks(BULK_ROWS).zip(ids.chunks(BULK_ROWS)) {
         let mut b = SqlBuilder::new();
         b.push(
             "INSERT INTO instance_association (id, obj_asst_id, asst_id, obj_id, inst_id, \
              asst_obj_id, asst_inst_id, supplier, created_at, doc, src_slot, dst_slot) VALUES ",
         );
-        for (i, &(src, dst)) in chunk.iter().enumerate() {
-            let id = tx.next_id("inst_asst")?;
+        for (i, (&(src, dst), &id)) in chunk.iter().zip(ids).enumerate() {
             let (s, d) = mapping.slots(src, dst);
             let doc = json!({
                 "id": id, "bk_obj_asst_id": asst.bk_obj_asst_id, "bk_asst_id": asst.bk_asst_id,

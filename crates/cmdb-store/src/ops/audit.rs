@@ -172,6 +172,58 @@ pub fn event(
     }
 }
 
+/// An object that is being removed, as its delete audit record and change event describe it.
+#[derive(Debug, Clone, Copy)]
+pub struct Removed<'a> {
+    /// Audit type (`model_instance`, `business`, `business_resource`, `host` ...).
+    pub audit_type: &'static str,
+    /// Audit resource type (`model_instance`, `set`, `host` ...).
+    pub resource_type: &'static str,
+    /// resource_watch kind of the event (`object_instance`, `set`, `host` ...).
+    pub watch: &'static str,
+    /// Business the object belonged to (0 = none).
+    pub biz_id: i64,
+    /// Its model.
+    pub obj_id: &'a str,
+    /// Its id.
+    pub inst_id: i64,
+    /// Its display name.
+    pub name: &'a str,
+    /// Its last document: the audit record's `pre_data` and the event's detail.
+    pub doc: &'a Value,
+}
+
+/// Appends the `delete` audit record and the `delete` change event of a removed object. Why one
+/// helper: instances, topology nodes and hosts are removed by different operations, and their
+/// delete records must not drift apart (same `pre_data`, same event detail).
+pub fn removed(tx: &mut dyn Tx, ctx: &OpContext, r: Removed<'_>) -> Result<(), StoreError> {
+    record(
+        tx,
+        ctx,
+        AuditEntry {
+            audit_type: r.audit_type,
+            resource_type: r.resource_type,
+            action: "delete",
+            biz_id: r.biz_id,
+            resource_id: Value::from(r.inst_id),
+            resource_name: r.name.to_string(),
+            obj_id: Some(r.obj_id.to_string()),
+            pre_data: Some(r.doc.clone()),
+            cur_data: None,
+            update_fields: None,
+        },
+    )?;
+    event(
+        tx,
+        ctx,
+        r.watch,
+        EventType::Delete,
+        r.obj_id,
+        r.inst_id,
+        r.doc,
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading audit records (list_operation_audit, find_audit_by_id)
 

@@ -486,7 +486,14 @@ pub fn update_status(
             if is_archived(&old) {
                 return Ok(());
             }
-            check_no_associations(tx, biz_id)?;
+            // Refused while the business is an end of a link to a live instance (mainline
+            // relations are not associations).
+            super::associations::refuse_live_links(
+                tx,
+                "biz",
+                biz_id,
+                DomainError::InstBeenAssociated,
+            )?;
             if has_hosts(tx, HostScope::Biz, biz_id)? {
                 return Err(DomainError::ArchiveBizWithHosts.into());
             }
@@ -543,25 +550,6 @@ fn archived_name(tx: &mut dyn Tx, name: &str) -> Result<String, StoreError> {
         .max()
         .unwrap_or(0);
     Ok(format!("{numbered}{}", highest.saturating_add(1)))
-}
-
-/// Archiving is refused while the business is an end of an instance association whose other
-/// end still exists (mainline relations are not associations).
-fn check_no_associations(tx: &mut dyn Tx, biz_id: i64) -> Result<(), StoreError> {
-    let rows = tx.query(
-        "SELECT 1 FROM instance_association a JOIN instance i \
-         ON i.obj_id = a.asst_obj_id AND i.inst_id = a.asst_inst_id \
-         WHERE a.obj_id = 'biz' AND a.inst_id = ? \
-         UNION ALL SELECT 1 FROM instance_association a JOIN instance i \
-         ON i.obj_id = a.obj_id AND i.inst_id = a.inst_id \
-         WHERE a.asst_obj_id = 'biz' AND a.asst_inst_id = ? LIMIT 1",
-        &[SqlValue::Int(biz_id), SqlValue::Int(biz_id)],
-    )?;
-    if rows.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::InstBeenAssociated.into())
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,23 +634,20 @@ fn delete_topology(tx: &mut dyn Tx, ctx: &OpContext, biz_id: i64) -> Result<(), 
         };
         let doc = data.into_json()?;
         let (audit_type, resource_type, watch) = removed_kinds(&obj_id);
-        audit::record(
+        audit::removed(
             tx,
             ctx,
-            AuditEntry {
+            audit::Removed {
                 audit_type,
                 resource_type,
-                action: "delete",
+                watch,
                 biz_id,
-                resource_id: Value::from(inst_id),
-                resource_name: name.as_str().unwrap_or_default().to_string(),
-                obj_id: Some(obj_id.clone()),
-                pre_data: Some(doc.clone()),
-                cur_data: None,
-                update_fields: None,
+                obj_id: &obj_id,
+                inst_id,
+                name: name.as_str().unwrap_or_default(),
+                doc: &doc,
             },
         )?;
-        audit::event(tx, ctx, watch, EventType::Delete, &obj_id, inst_id, &doc)?;
     }
     let id = SqlValue::Int(biz_id);
     super::associations::remove_links_where(

@@ -36,7 +36,7 @@ use super::instances::{
     rewrite_row, stamp_created, stamp_updated, InstanceRow,
 };
 use super::schema_cache::ModelSchema;
-use super::util::{loose_i64, scalar_i64};
+use super::util::{in_savepoint, is_item_error, loose_i64, scalar_i64};
 use super::OpContext;
 use crate::{Dialect, SqlValue, StoreError, Tx};
 
@@ -828,38 +828,10 @@ impl ResourceAddReport {
     }
 }
 
-/// Is this error a per-row failure (reported) rather than a broken database (aborts)?
-fn is_row_error(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::Domain(_) | StoreError::UniqueViolation { .. }
-    )
-}
-
 fn row_message(e: &StoreError) -> String {
     match e {
         StoreError::Domain(d) => d.to_string(),
         _ => DomainError::Duplicate(String::new()).to_string(),
-    }
-}
-
-/// Runs `work` inside a savepoint: kept on success, rolled back on a row error (returned as
-/// `Ok(Err(..))`); other failures abort the transaction.
-fn in_savepoint<T>(
-    tx: &mut dyn Tx,
-    work: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
-) -> Result<Result<T, StoreError>, StoreError> {
-    tx.savepoint("host_row")?;
-    match work(tx).and_then(|v| tx.flush().map(|()| v)) {
-        Ok(v) => {
-            tx.release_savepoint("host_row")?;
-            Ok(Ok(v))
-        }
-        Err(e) if is_row_error(&e) => {
-            tx.rollback_savepoint("host_row")?;
-            Ok(Err(e))
-        }
-        Err(e) => Err(e),
     }
 }
 
@@ -941,7 +913,7 @@ pub fn add_to_resource(
         };
         let target = match upsert_target(tx, row) {
             Ok(t) => t,
-            Err(e) if is_row_error(&e) => {
+            Err(e) if is_item_error(&e) => {
                 report.error.push(format!("{key}: {}", row_message(&e)));
                 continue;
             }
@@ -1245,7 +1217,7 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
         return Err(DomainError::HostNotInBiz(join_ids(&foreign), pool).into());
     }
     for id in &ids {
-        super::sets_modules::check_no_associations(tx, "host", *id)?;
+        super::associations::refuse_live_links(tx, "host", *id, DomainError::InstBeenAssociated)?;
     }
     for (id, name) in hosts {
         let Some(doc) = super::instances::get_doc(tx, "host", id)? else {
@@ -1268,20 +1240,20 @@ pub fn delete_hosts(tx: &mut dyn Tx, ctx: &OpContext, ids: &[i64]) -> Result<(),
             None,
         )?;
         let doc = wire_doc(&doc);
-        audit_host(
+        audit::removed(
             tx,
             ctx,
-            HostAudit {
-                action: "delete",
-                host_id: id,
+            audit::Removed {
+                audit_type: "host",
+                resource_type: "host",
+                watch: "host",
                 biz_id: pool,
+                obj_id: "host",
+                inst_id: id,
                 name: &name,
-                pre: Some(doc.clone()),
-                cur: None,
-                fields: None,
+                doc: &doc,
             },
         )?;
-        audit::event(tx, ctx, "host", EventType::Delete, "host", id, &doc)?;
     }
     Ok(())
 }

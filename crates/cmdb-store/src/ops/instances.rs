@@ -590,7 +590,10 @@ pub(crate) fn delete_row(
     old: Map<String, Value>,
     mainline: bool,
 ) -> Result<(), StoreError> {
-    guard_associations(tx, ctx, obj_id, inst_id)?;
+    // 20-instances §7 step 4: refused while a link's other end still exists; links whose
+    // other end is gone, and links to itself, go with it (each audited and watched).
+    super::associations::refuse_live_links(tx, obj_id, inst_id, DomainError::InstHasAssociation)?;
+    super::associations::remove_links_of(tx, ctx, obj_id, inst_id)?;
     tx.execute(
         "DELETE FROM instance WHERE obj_id = ? AND inst_id = ?",
         &[obj_id.into(), SqlValue::Int(inst_id)],
@@ -610,84 +613,35 @@ pub(crate) fn delete_row(
         _ => "bk_inst_name",
     };
     let doc = Value::Object(old);
-    audit::record(
+    audit::removed(
         tx,
         ctx,
-        AuditEntry {
+        audit::Removed {
             audit_type,
             resource_type,
-            action: "delete",
+            watch,
             biz_id: doc.get("bk_biz_id").and_then(loose_i64).unwrap_or(0),
-            resource_id: Value::from(inst_id),
-            resource_name: doc
+            obj_id,
+            inst_id,
+            name: doc
                 .get(name_key)
                 .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            obj_id: Some(obj_id.to_string()),
-            pre_data: Some(doc.clone()),
-            cur_data: None,
-            update_fields: None,
+                .unwrap_or_default(),
+            doc: &doc,
         },
-    )?;
-    audit::event(tx, ctx, watch, EventType::Delete, obj_id, inst_id, &doc)
-}
-
-/// 20-instances §7 step 4: refuse while an association's other end still exists; drop
-/// associations whose other end is already gone, and links of the instance to itself (each
-/// audited and watched as a deletion).
-fn guard_associations(
-    tx: &mut dyn Tx,
-    ctx: &OpContext,
-    obj_id: &str,
-    inst_id: i64,
-) -> Result<(), StoreError> {
-    let rows = tx.query(
-        "SELECT id, asst_obj_id, asst_inst_id FROM instance_association WHERE obj_id = ? AND inst_id = ? \
-         UNION ALL SELECT id, obj_id, inst_id FROM instance_association WHERE asst_obj_id = ? AND asst_inst_id = ?",
-        &[obj_id.into(), SqlValue::Int(inst_id), obj_id.into(), SqlValue::Int(inst_id)],
-    )?;
-    let mut stale = Vec::new();
-    for row in rows {
-        let (Some(id), Some(other_obj), Some(other_inst)) = (
-            row.first().and_then(SqlValue::as_i64),
-            row.get(1).and_then(|c| c.as_str().map(str::to_string)),
-            row.get(2).and_then(SqlValue::as_i64),
-        ) else {
-            continue;
-        };
-        let self_link = other_obj == obj_id && other_inst == inst_id;
-        if !self_link && instance_exists(tx, &other_obj, other_inst)? {
-            return Err(DomainError::InstHasAssociation.into());
-        }
-        stale.push(id);
-    }
-    for id in stale {
-        super::associations::remove_links_where(tx, ctx, "id = ?", &[SqlValue::Int(id)])?;
-    }
-    Ok(())
+    )
 }
 
 /// Most items in one `batch_create_inst`.
 pub const BATCH_CREATE_LIMIT: usize = 200;
 
-/// Outcome of `batch_create_inst`: created ids and error messages by item index.
-#[derive(Debug, Default)]
-pub struct BatchCreateResult {
-    /// Index → new `bk_inst_id`.
-    pub created: Vec<(usize, i64)>,
-    /// Index → the failure.
-    pub errors: Vec<(usize, StoreError)>,
-}
-
-/// `batch_create_inst`: not atomic -- each item runs in its own savepoint, so a failing item
-/// leaves the others in place, but the whole batch is still one durable commit.
+/// `batch_create_inst`: per item ([`super::BatchOutcome`]).
 pub fn batch_create(
     tx: &mut dyn Tx,
     ctx: &OpContext,
     obj_id: &str,
     details: &[Map<String, Value>],
-) -> Result<BatchCreateResult, StoreError> {
+) -> Result<super::BatchOutcome, StoreError> {
     if is_builtin_instance_model(obj_id) {
         return Err(DomainError::InnerModelForbidden.into());
     }
@@ -703,9 +657,7 @@ pub fn batch_create(
     if schema.is_mainline() {
         return Err(DomainError::MainlineModelForbidden.into());
     }
-    let mut out = BatchCreateResult::default();
-    for (index, item) in details.iter().enumerate() {
-        tx.savepoint("batch_item")?;
+    super::BatchOutcome::run(tx, details, |tx, item| {
         let per_biz;
         let item_schema = match item.get("bk_biz_id").and_then(loose_i64) {
             Some(biz) if biz != 0 => {
@@ -714,24 +666,9 @@ pub fn batch_create(
             }
             _ => &schema,
         };
-        match create_with_schema(tx, ctx, item_schema, item)
-            .and_then(|doc| tx.flush().map(|()| doc))
-        {
-            Ok(doc) => {
-                tx.release_savepoint("batch_item")?;
-                out.created.push((
-                    index,
-                    doc.get("bk_inst_id").and_then(Value::as_i64).unwrap_or(0),
-                ));
-            }
-            Err(e @ StoreError::Domain(_)) | Err(e @ StoreError::UniqueViolation { .. }) => {
-                tx.rollback_savepoint("batch_item")?;
-                out.errors.push((index, e));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+        let doc = create_with_schema(tx, ctx, item_schema, item)?;
+        Ok(doc.get("bk_inst_id").and_then(Value::as_i64).unwrap_or(0))
+    })
 }
 
 /// A compiled instance query over one model.

@@ -28,6 +28,36 @@ pub mod topology;
 pub mod uniques;
 pub(crate) mod util;
 
+/// Outcome of a per-item batch create (`batch_create_inst`, `batch_create_instance_association`):
+/// not atomic, as upstream -- each item runs in its own savepoint, so a failing item leaves the
+/// others in place, and the whole batch is still one durable commit.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// Index → the new object's id.
+    pub created: Vec<(usize, i64)>,
+    /// Index → why the item failed.
+    pub errors: Vec<(usize, crate::StoreError)>,
+}
+
+impl BatchOutcome {
+    /// Runs `create` for every item in its own savepoint ([`util::in_savepoint`]) and sorts the
+    /// outcomes by index; an error that is not the item's own aborts the whole call.
+    pub(crate) fn run<T>(
+        tx: &mut dyn crate::Tx,
+        items: &[T],
+        mut create: impl FnMut(&mut dyn crate::Tx, &T) -> Result<i64, crate::StoreError>,
+    ) -> Result<BatchOutcome, crate::StoreError> {
+        let mut out = BatchOutcome::default();
+        for (index, item) in items.iter().enumerate() {
+            match util::in_savepoint(tx, |tx| create(tx, item))? {
+                Ok(id) => out.created.push((index, id)),
+                Err(e) => out.errors.push((index, e)),
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Who is asking, on whose behalf, and when. Built by the API from credentials and headers.
 #[derive(Debug, Clone)]
 pub struct OpContext {

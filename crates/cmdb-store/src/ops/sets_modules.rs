@@ -606,35 +606,8 @@ pub fn update_module(
 
 /// Deletion is refused while the instance is an end of an instance association whose other end
 /// still exists (1101036); mainline relations are not associations.
-pub(crate) fn check_no_associations(
-    tx: &mut dyn Tx,
-    obj_id: &str,
-    inst_id: i64,
-) -> Result<(), StoreError> {
-    let rows = tx.query(
-        "SELECT 1 FROM instance_association a JOIN instance i \
-         ON i.obj_id = a.asst_obj_id AND i.inst_id = a.asst_inst_id \
-         WHERE a.obj_id = ? AND a.inst_id = ? AND NOT (a.asst_obj_id = ? AND a.asst_inst_id = ?) \
-         UNION ALL SELECT 1 FROM instance_association a JOIN instance i \
-         ON i.obj_id = a.obj_id AND i.inst_id = a.inst_id \
-         WHERE a.asst_obj_id = ? AND a.asst_inst_id = ? AND NOT (a.obj_id = ? AND a.inst_id = ?) \
-         LIMIT 1",
-        &[
-            obj_id.into(),
-            SqlValue::Int(inst_id),
-            obj_id.into(),
-            SqlValue::Int(inst_id),
-            obj_id.into(),
-            SqlValue::Int(inst_id),
-            obj_id.into(),
-            SqlValue::Int(inst_id),
-        ],
-    )?;
-    if rows.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::InstBeenAssociated.into())
-    }
+fn check_no_associations(tx: &mut dyn Tx, obj_id: &str, inst_id: i64) -> Result<(), StoreError> {
+    super::associations::refuse_live_links(tx, obj_id, inst_id, DomainError::InstBeenAssociated)
 }
 
 /// Removes one set or module row, its unique rows (name key included) and its remaining

@@ -103,3 +103,36 @@ pub(crate) fn for_update(tx: &dyn Tx) -> &'static str {
         crate::Dialect::Sqlite => "",
     }
 }
+
+/// Is this error a per-item failure (reported with the item) rather than a broken database
+/// (aborts the whole call)?
+pub(crate) fn is_item_error(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Domain(_) | StoreError::UniqueViolation { .. }
+    )
+}
+
+/// Runs `work` inside a savepoint: kept on success, rolled back on an item error (returned as
+/// `Ok(Err(..))`); other failures abort the transaction. Deferred statements are flushed
+/// before the savepoint is released, so an item's failure is known while it can still be
+/// undone alone. Why: the non-atomic batch calls (batch_create_inst,
+/// batch_create_instance_association, the host add calls) keep every item that succeeded and
+/// report the others, in one durable commit.
+pub(crate) fn in_savepoint<T>(
+    tx: &mut dyn Tx,
+    work: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+) -> Result<Result<T, StoreError>, StoreError> {
+    tx.savepoint("batch_item")?;
+    match work(tx).and_then(|v| tx.flush().map(|()| v)) {
+        Ok(v) => {
+            tx.release_savepoint("batch_item")?;
+            Ok(Ok(v))
+        }
+        Err(e) if is_item_error(&e) => {
+            tx.rollback_savepoint("batch_item")?;
+            Ok(Err(e))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -987,3 +987,127 @@ async fn one_to_one_race_has_one_winner() {
         .await;
     assert_eq!(n, json!({"count": 1}));
 }
+
+/// 40-hosts §5.4 / 50-associations §5: delete_host runs the same association check as
+/// delete_inst, in its transaction: a host that is an end of a link to a live instance (as
+/// source or as target) is refused with 1101036 and the whole call changes nothing; links whose
+/// other end is already gone are removed with the host; after unlinking, the host goes.
+#[tokio::test]
+async fn delete_host_is_refused_while_the_host_has_live_associations() {
+    let app = TestApp::spawn().await;
+    app.create_model("rack").await;
+    for (key, src, dst) in [
+        ("host_connect_rack", "host", "rack"),
+        ("rack_connect_host", "rack", "host"),
+    ] {
+        app.v3_ok(
+            Method::POST,
+            "/api/v3/create/objectassociation",
+            json!({"bk_obj_asst_id": key, "bk_obj_id": src, "bk_asst_obj_id": dst,
+                   "bk_asst_id": "connect", "mapping": "n:n"}),
+        )
+        .await;
+    }
+    let hosts =
+        crate::host_fixtures::add_pool_hosts(&app, &["10.6.0.1", "10.6.0.2", "10.6.0.3"]).await;
+    let (h1, h2, h3) = (hosts[0], hosts[1], hosts[2]);
+    let r1 = inst(&app, "rack", "r1").await;
+    let r2 = inst(&app, "rack", "r2").await;
+    let out = link(&app, "host_connect_rack", h1, r1).await;
+    assert_eq!(out["result"], json!(true), "{out}");
+    let inn = link(&app, "rack_connect_host", r2, h2).await;
+    assert_eq!(inn["result"], json!(true), "{inn}");
+    let links_of = |obj: &'static str, id: i64| {
+        let app = &app;
+        async move {
+            app.esb_ok(
+                "search_related_inst_asso",
+                json!({"condition": {"bk_obj_id": obj, "bk_inst_id": id}, "fields": ["id"]}),
+            )
+            .await
+        }
+    };
+
+    // Refused whichever side the host is on, also when only one host of the call is linked.
+    for ids in [h1.to_string(), h2.to_string(), format!("{h3},{h1}")] {
+        let env = app
+            .esb_err("delete_host", json!({"bk_host_id": ids}), 1101036)
+            .await;
+        assert_eq!(env["message"], json!("instance has been associated"));
+    }
+    app.v3(
+        Method::DELETE,
+        "/api/v3/hosts/batch",
+        json!({"bk_host_id": h2.to_string()}),
+    )
+    .await
+    .get("bk_error_code")
+    .filter(|c| **c == json!(1101036))
+    .expect("v3 delete_host refused with 1101036");
+    // Nothing changed: every host, relation and link is still there, and nothing was audited
+    // as deleted.
+    for h in [h1, h2, h3] {
+        app.esb_ok("get_host_base_info", json!({"bk_host_id": h}))
+            .await;
+    }
+    assert_eq!(
+        crate::host_fixtures::relations(&app, &[h1, h2, h3])
+            .await
+            .len(),
+        3
+    );
+    assert_eq!(
+        links_of("host", h1).await,
+        json!([{"id": out["data"]["id"]}])
+    );
+    assert_eq!(
+        links_of("host", h2).await,
+        json!([{"id": inn["data"]["id"]}])
+    );
+    let audit =
+        crate::events::audit_list(&app, json!({"resource_type": "host", "action": ["delete"]}))
+            .await;
+    assert_eq!(audit["count"], json!(0), "{audit}");
+    // The other end cannot go either while the host lives.
+    app.esb_err(
+        "delete_inst",
+        json!({"bk_obj_id": "rack", "bk_inst_id": r1}),
+        1101075,
+    )
+    .await;
+
+    // A link whose other end is already gone does not hold the host back, and goes with it.
+    // The API never leaves such a link (it refuses the delete above), so r2 is removed behind
+    // its back, as data from an older version might look.
+    let store = app.open_store().await;
+    cmdb_store::write(store.as_ref(), move |tx| {
+        tx.execute(
+            "DELETE FROM instance WHERE obj_id = 'rack' AND inst_id = ?",
+            &[cmdb_store::SqlValue::Int(r2)],
+        )
+    })
+    .await
+    .expect("remove r2");
+    store.close().await;
+    app.esb_ok("delete_host", json!({"bk_host_id": h2.to_string()}))
+        .await;
+    assert_eq!(links_of("host", h2).await, json!([]));
+    assert_eq!(links_of("rack", r2).await, json!([]));
+
+    // Unlinked, the host goes (and the batch with it).
+    app.esb_ok(
+        "delete_instance_association",
+        json!({"bk_obj_id": "host", "id": out["data"]["id"]}),
+    )
+    .await;
+    app.esb_ok("delete_host", json!({"bk_host_id": format!("{h1},{h3}")}))
+        .await;
+    for h in [h1, h2, h3] {
+        app.esb_err("get_host_base_info", json!({"bk_host_id": h}), 1110008)
+            .await;
+    }
+    let audit =
+        crate::events::audit_list(&app, json!({"resource_type": "host", "action": ["delete"]}))
+            .await;
+    assert_eq!(audit["count"], json!(3), "{audit}");
+}

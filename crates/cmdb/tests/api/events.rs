@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use crate::common::{today_range, Retention, TestApp};
 
-async fn audit_list(app: &TestApp, condition: Value) -> Value {
+/// list_operation_audit over the test's time range with extra `condition` fields.
+pub(crate) async fn audit_list(app: &TestApp, condition: Value) -> Value {
     let mut cond = condition;
     cond["operation_time"] = today_range();
     app.esb_ok(

@@ -2,6 +2,7 @@
 //! random port with a fresh database and talks to it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
+mod association_plans;
 mod associations;
 mod business;
 mod common;
