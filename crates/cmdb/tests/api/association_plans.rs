@@ -83,8 +83,17 @@ impl Tx for Noting<'_> {
         self.note(sql, params);
         self.inner.execute_deferred(sql, params, on_unique)
     }
-    fn at_commit(&mut self, sql: &'static str) -> Result<(), StoreError> {
-        self.inner.at_commit(sql)
+    fn at_commit_append(&mut self, sql: &'static str, item: Value) -> Result<(), StoreError> {
+        self.inner.at_commit_append(sql, item)
+    }
+    fn savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.inner.savepoint(name)
+    }
+    fn release_savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.inner.release_savepoint(name)
+    }
+    fn rollback_savepoint(&mut self, name: &'static str) -> Result<(), StoreError> {
+        self.inner.rollback_savepoint(name)
     }
     fn flush(&mut self) -> Result<(), StoreError> {
         self.inner.flush()
