@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use super::hosts::{
     host_schema, ints, marks, relation_rows, resource_pool, unique_ids, HostCatalog, Relation,
 };
-use super::instances::{project, run_query, string_list, Found, Query};
+use super::instances::{parse_projected, project, run_query, string_list, Found, Query};
 use super::mainline::chain;
 use super::schema_cache::ModelSchema;
 use super::sets_modules::{Level, LevelCatalog};
@@ -92,63 +92,77 @@ fn in_id_set(dialect: Dialect) -> (&'static str, &'static str) {
     }
 }
 
-/// Host documents by id (at most one page), in id order.
-fn host_docs(tx: &mut dyn Tx, ids: &[i64]) -> Result<Vec<(i64, Value)>, StoreError> {
+/// Host documents by id (at most one page), in id order, in wire form and projected to
+/// `fields`; with fields, stored text is parsed only as far as they need
+/// ([`parse_projected`]).
+fn host_docs(
+    tx: &mut dyn Tx,
+    ids: &[i64],
+    fields: Option<&[String]>,
+) -> Result<Vec<Value>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(MAX_PAGE as usize) {
         let rows = tx.query(
             &format!(
-                "SELECT inst_id, data FROM instance WHERE obj_id = 'host' AND inst_id IN ({}) \
+                "SELECT data FROM instance WHERE obj_id = 'host' AND inst_id IN ({}) \
                  ORDER BY inst_id",
                 marks(chunk.len())
             ),
             &ints(chunk),
         )?;
-        for r in rows {
-            let mut cells = r.into_iter();
-            if let (Some(id), Some(data)) = (cells.next(), cells.next()) {
-                out.push((id.as_i64().unwrap_or(0), data.into_json()?));
-            }
+        for cell in rows.into_iter().filter_map(|r| r.into_iter().next()) {
+            out.push(match (cell, fields) {
+                (SqlValue::Text(text), Some(fields)) if !fields.is_empty() => {
+                    let mut map = parse_projected(&text, fields)?;
+                    to_wire(&mut map);
+                    Value::Object(map)
+                }
+                (cell, fields) => wire_host(cell.into_json()?, fields),
+            });
         }
     }
     Ok(out)
 }
 
-/// The hosts among `scope` (all hosts when `None`) matching `filter`, counted and paged.
+/// The hosts of `scope` (all hosts when `None`) matching `filter`, counted and paged.
+///
+/// Without an attribute filter and in the default order (id), the count and the page's ids
+/// come straight off the relation indexes and only the page's documents are read: counting
+/// the hosts of a business reads index entries, never documents or a list of all its ids.
 fn search_hosts(
     tx: &mut dyn Tx,
-    scope: Option<&[i64]>,
+    scope: Option<&Scope>,
     filter: Expr,
     page: &HostPage,
 ) -> Result<Found, StoreError> {
     let fields = page.fields.as_deref();
-    if let Some(ids) = scope {
-        if ids.is_empty() {
+    let scope_ids = match scope {
+        Some(scope) if filter == Expr::True && page.sort.is_empty() => {
+            let count = scope.count_hosts(tx)?;
+            let ids = if count == 0 {
+                Vec::new()
+            } else {
+                scope.host_ids_page(tx, page.start, page.limit)?
+            };
+            let info = host_docs(tx, &ids, fields)?;
             return Ok(Found {
-                count: Some(0),
-                info: Vec::new(),
-            });
-        }
-        if filter == Expr::True && page.sort.is_empty() {
-            let start = usize::try_from(page.start)
-                .unwrap_or(usize::MAX)
-                .min(ids.len());
-            let end = match page.limit {
-                Some(l) => start.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)),
-                None => ids.len(),
-            }
-            .min(ids.len());
-            let info = host_docs(tx, &ids[start..end])?
-                .into_iter()
-                .map(|(_, d)| wire_host(d, fields))
-                .collect();
-            return Ok(Found {
-                count: Some(ids.len() as u64),
+                count: Some(count),
                 info,
             });
         }
-    }
-    let restrict = scope.map(|ids| {
+        Some(scope) => {
+            let ids = scope.host_ids(tx)?;
+            if ids.is_empty() {
+                return Ok(Found {
+                    count: Some(0),
+                    info: Vec::new(),
+                });
+            }
+            Some(ids)
+        }
+        None => None,
+    };
+    let restrict = scope_ids.map(|ids| {
         let (before, after) = in_id_set(tx.dialect());
         let mut b = SqlBuilder::new();
         b.push(before)
@@ -216,6 +230,45 @@ impl Scope {
         let (w, params) = self.where_sql();
         let rows = tx.query(
             &format!("SELECT DISTINCT host_id FROM host_module WHERE {w} ORDER BY host_id"),
+            &params,
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.first().and_then(SqlValue::as_i64))
+            .collect())
+    }
+
+    /// How many distinct hosts the scope holds.
+    fn count_hosts(&self, tx: &mut dyn Tx) -> Result<u64, StoreError> {
+        let (w, params) = self.where_sql();
+        let rows = tx.query(
+            &format!("SELECT COUNT(DISTINCT host_id) FROM host_module WHERE {w}"),
+            &params,
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(SqlValue::as_i64)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    /// One page of the scope's distinct host ids, ascending (`limit` `None` = to the end).
+    fn host_ids_page(
+        &self,
+        tx: &mut dyn Tx,
+        start: u64,
+        limit: Option<u64>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let (w, mut params) = self.where_sql();
+        let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        params.push(SqlValue::Int(limit));
+        params.push(SqlValue::Int(i64::try_from(start).unwrap_or(i64::MAX)));
+        let rows = tx.query(
+            &format!(
+                "SELECT DISTINCT host_id FROM host_module WHERE {w} ORDER BY host_id \
+                 LIMIT ? OFFSET ?"
+            ),
             &params,
         )?;
         Ok(rows
@@ -381,8 +434,7 @@ pub fn list_biz_hosts(
         modules,
         hosts: None,
     };
-    let ids = scope.host_ids(tx)?;
-    Ok(found_json(search_hosts(tx, Some(&ids), filter, &page)?))
+    Ok(found_json(search_hosts(tx, Some(&scope), filter, &page)?))
 }
 
 /// `list_resource_pool_hosts` (§6.4): list_biz_hosts of the resource pool.
@@ -522,14 +574,13 @@ fn hosts_with_relations(
         modules: modules.clone(),
         ..Scope::default()
     };
-    let ids = scope.host_ids(tx)?;
     let with_ids = HostPage {
         start: page.start,
         limit: page.limit,
         sort: page.sort.clone(),
         fields: None,
     };
-    let found = search_hosts(tx, Some(&ids), filter, &with_ids)?;
+    let found = search_hosts(tx, Some(&scope), filter, &with_ids)?;
     let page_ids: Vec<i64> = found
         .info
         .iter()
@@ -699,8 +750,12 @@ pub fn find_host_by_topo(
         modules: Some(modules),
         ..Scope::default()
     };
-    let ids = scope.host_ids(tx)?;
-    Ok(found_json(search_hosts(tx, Some(&ids), Expr::True, &page)?))
+    Ok(found_json(search_hosts(
+        tx,
+        Some(&scope),
+        Expr::True,
+        &page,
+    )?))
 }
 
 /// `find_host_topo_relation` (§6.5): relation rows of the business, optionally restricted to
