@@ -345,16 +345,16 @@ fn audit_host(tx: &mut dyn Tx, ctx: &OpContext, a: HostAudit<'_>) -> Result<(), 
     )
 }
 
-/// Stores a new host (validated document from [`build_host_doc`]) and relates it to `module`;
-/// returns its id. Audited (`create`) with its `host` and `host_relation` events.
-pub(crate) fn insert_host(
+/// Stores a validated host document (from [`build_host_doc`]) under a new id: the instance
+/// row, its unique-rule rows and its host keys. Shared by [`insert_host`] and [`bulk_create`],
+/// so generated hosts are stored exactly like hosts added through the API. Returns the id, the
+/// display name and the stored document.
+fn store_new_host(
     tx: &mut dyn Tx,
     ctx: &OpContext,
     schema: &ModelSchema,
     mut doc: Map<String, Value>,
-    module: &ModuleInfo,
-) -> Result<i64, StoreError> {
-    check_cloud(tx, int_of(&doc, "bk_cloud_id"))?;
+) -> Result<(i64, String, Map<String, Value>), StoreError> {
     let host_id = tx.next_id(HOST_SEQUENCE)?;
     doc.insert("bk_host_id".into(), Value::from(host_id));
     stamp_created(schema, ctx, &mut doc);
@@ -373,6 +373,20 @@ pub(crate) fn insert_host(
     )?;
     insert_unique_keys(tx, schema, host_id, &doc)?;
     write_host_keys(tx, host_id, &doc)?;
+    Ok((host_id, name, doc))
+}
+
+/// Stores a new host (validated document from [`build_host_doc`]) and relates it to `module`;
+/// returns its id. Audited (`create`) with its `host` and `host_relation` events.
+pub(crate) fn insert_host(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    schema: &ModelSchema,
+    doc: Map<String, Value>,
+    module: &ModuleInfo,
+) -> Result<i64, StoreError> {
+    check_cloud(tx, int_of(&doc, "bk_cloud_id"))?;
+    let (host_id, name, doc) = store_new_host(tx, ctx, schema, doc)?;
     let doc = wire_doc(&doc);
     audit_host(
         tx,
@@ -390,6 +404,49 @@ pub(crate) fn insert_host(
     audit::event(tx, ctx, "host", EventType::Create, "host", host_id, &doc)?;
     add_relation(tx, ctx, &module.relation(host_id))?;
     Ok(host_id)
+}
+
+/// Bulk path of `cmdb gen-hosts` (benchmark data, not an API operation): creates each host of
+/// `hosts` (a create body, as add_host_to_business_idle takes it, and the modules it goes to)
+/// with the same validation, rows and keys as the add operations ([`build_host_doc`],
+/// [`store_new_host`]), and relates it to its modules. The relation invariants of 40-hosts §3
+/// are checked here too (modules exist, one business, one internal module or only normal ones:
+/// 1199006 `bk_module_id` otherwise). No audit records or events are written (like a data
+/// import, and like `associations::bulk_link`). Returns the new ids in input order.
+pub fn bulk_create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    hosts: &[(Map<String, Value>, Vec<i64>)],
+) -> Result<Vec<i64>, StoreError> {
+    let schema = host_schema(tx)?;
+    let module_ids: Vec<i64> = hosts.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    let modules = load_modules(tx, &module_ids, true)?;
+    let mut clouds_checked: Vec<i64> = Vec::new();
+    let mut ids = Vec::with_capacity(hosts.len());
+    for (body, targets) in hosts {
+        let targets = unique_ids(targets);
+        let infos: Vec<&ModuleInfo> = targets.iter().filter_map(|m| modules.get(m)).collect();
+        let internal = infos.iter().filter(|m| m.dflt != 0).count();
+        let consistent = !infos.is_empty()
+            && infos.len() == targets.len()
+            && infos.iter().all(|m| m.biz_id == infos[0].biz_id)
+            && (internal == 0 || infos.len() == 1);
+        if !consistent {
+            return Err(DomainError::ParamsInvalid("bk_module_id".into()).into());
+        }
+        let doc = build_host_doc(&schema, body, true)?;
+        let cloud = int_of(&doc, "bk_cloud_id");
+        if !clouds_checked.contains(&cloud) {
+            check_cloud(tx, cloud)?;
+            clouds_checked.push(cloud);
+        }
+        let (host_id, _, _) = store_new_host(tx, ctx, &schema, doc)?;
+        for m in infos {
+            insert_relation_row(tx, &m.relation(host_id))?;
+        }
+        ids.push(host_id);
+    }
+    Ok(ids)
 }
 
 /// Applies an update body to a stored host (list fields parsed, attributes validated as for
@@ -642,12 +699,8 @@ pub(crate) fn relation_rows(rows: Vec<crate::Row>) -> Vec<Relation> {
         .collect()
 }
 
-/// Inserts one relation row and its `host_relation` create event.
-pub(crate) fn add_relation(
-    tx: &mut dyn Tx,
-    ctx: &OpContext,
-    r: &Relation,
-) -> Result<(), StoreError> {
+/// Inserts one relation row (no event: [`add_relation`] adds it; the bulk path writes none).
+fn insert_relation_row(tx: &mut dyn Tx, r: &Relation) -> Result<(), StoreError> {
     tx.execute_deferred(
         "INSERT INTO host_module (host_id, module_id, biz_id, set_id, dflt) VALUES (?, ?, ?, ?, ?)",
         &[
@@ -658,7 +711,16 @@ pub(crate) fn add_relation(
             SqlValue::Int(r.dflt),
         ],
         None,
-    )?;
+    )
+}
+
+/// Inserts one relation row and its `host_relation` create event.
+pub(crate) fn add_relation(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    r: &Relation,
+) -> Result<(), StoreError> {
+    insert_relation_row(tx, r)?;
     audit::event(
         tx,
         ctx,
