@@ -36,7 +36,7 @@ use super::instances::{
     rewrite_row, stamp_created, stamp_updated, InstanceRow,
 };
 use super::schema_cache::ModelSchema;
-use super::util::{loose_i64, scalar_i64};
+use super::util::{first_ints, loose_i64, scalar_i64};
 use super::OpContext;
 use crate::{Dialect, SqlValue, StoreError, Tx};
 
@@ -1208,9 +1208,7 @@ fn clone_host(
                  ORDER BY host_id",
                 &[ip.into(), SqlValue::Int(cloud)],
             )?;
-            rows.iter()
-                .filter_map(|r| r.first().and_then(SqlValue::as_i64))
-                .collect::<Vec<_>>()
+            first_ints(&rows)
         }
         (None, Some(id)) => vec![id],
         (None, None) => Vec::new(),
