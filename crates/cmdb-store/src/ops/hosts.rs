@@ -110,8 +110,24 @@ impl FieldCatalog for HostCatalog<'_> {
 
 /// The `host` model's schema (seeded, so its absence is a broken database).
 pub(crate) fn host_schema(tx: &mut dyn Tx) -> Result<Arc<ModelSchema>, StoreError> {
-    ModelSchema::load(tx, "host", 0)?
+    host_schema_in(tx, 0)
+}
+
+/// The `host` model's schema as it applies to hosts of business `biz_id`: the global
+/// attributes and that business's private ones (10-models §4: `bk_biz_id` on an attribute).
+pub(crate) fn host_schema_in(tx: &mut dyn Tx, biz_id: i64) -> Result<Arc<ModelSchema>, StoreError> {
+    ModelSchema::load(tx, "host", biz_id)?
         .ok_or_else(|| StoreError::Corrupt("the built-in model host is missing".into()))
+}
+
+/// The business a host belongs to (every relation row of a host names the same one, 40-hosts
+/// §3), 0 for an unknown host.
+fn host_biz(tx: &mut dyn Tx, host_id: i64) -> Result<i64, StoreError> {
+    let rows = tx.query(
+        "SELECT biz_id FROM host_module WHERE host_id = ? LIMIT 1",
+        &[SqlValue::Int(host_id)],
+    )?;
+    Ok(scalar_i64(&rows).unwrap_or(0))
 }
 
 fn int_of(doc: &Map<String, Value>, key: &str) -> i64 {
@@ -451,15 +467,19 @@ pub fn bulk_create(
 
 /// Applies an update body to a stored host (list fields parsed, attributes validated as for
 /// instances, `bk_cloud_id` and server keys ignored) and stores it with fresh keys. A host
-/// left without any inner address is refused (1199010).
+/// left without any inner address is refused (1199010). The attributes are those of the
+/// host's business ([`host_schema_in`]): its private attributes can be set on its hosts only.
+/// The caller has locked the host ([`get_doc_for_update`]), so its business cannot change
+/// underneath.
 pub(crate) fn update_host_doc(
     tx: &mut dyn Tx,
     ctx: &OpContext,
-    schema: &ModelSchema,
     host_id: i64,
     old: Map<String, Value>,
     body: &Map<String, Value>,
 ) -> Result<(), StoreError> {
+    let biz_id = host_biz(tx, host_id)?;
+    let schema = &*host_schema_in(tx, biz_id)?;
     let mut body = body.clone();
     for key in SERVER_KEYS {
         body.remove(*key);
@@ -809,16 +829,34 @@ pub(crate) struct Move {
 /// Applies moves: deletes the rows that go, inserts the rows that come (existing rows stay, so
 /// no duplicate (host, module) pair ever exists), one audit record per changed host (`action`:
 /// `assign_host`, `unassign_host` or `transfer_host_module`) and one `host_relation` event per
-/// changed row.
+/// changed row. A host that changes business first loses the values of the old business's
+/// private attributes ([`clear_private_attrs`]): every move between businesses comes through
+/// here, so none can skip it.
 pub(crate) fn apply_moves(
     tx: &mut dyn Tx,
     ctx: &OpContext,
     moves: &[Move],
     action: &'static str,
 ) -> Result<(), StoreError> {
+    let mut private: HashMap<i64, Vec<String>> = HashMap::new();
     for m in moves {
         debug_assert!(!m.new.is_empty());
         debug_assert!(m.new.iter().all(|r| r.biz_id == m.new[0].biz_id));
+        let (from, to) = (
+            m.old.first().map(|r| r.biz_id),
+            m.new.first().map(|r| r.biz_id),
+        );
+        if let (Some(from), Some(to)) = (from, to) {
+            if from != to {
+                let props = match private.entry(from) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(private_host_attrs(tx, from)?)
+                    }
+                };
+                clear_private_attrs(tx, ctx, m, from, props)?;
+            }
+        }
         let removed: Vec<&Relation> = m
             .old
             .iter()
@@ -866,6 +904,67 @@ pub(crate) fn apply_moves(
         )?;
     }
     Ok(())
+}
+
+/// The private host attributes of business `biz_id` (those defined for it alone).
+fn private_host_attrs(tx: &mut dyn Tx, biz_id: i64) -> Result<Vec<String>, StoreError> {
+    if biz_id == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(host_schema_in(tx, biz_id)?
+        .attrs
+        .iter()
+        .filter(|a| a.attr.bk_biz_id == biz_id)
+        .map(|a| a.attr.bk_property_id.clone())
+        .collect())
+}
+
+/// A host leaving business `from` loses its values of that business's private attributes
+/// (`props`): 40-hosts §7.3 and §7.6 ("business-private attributes cleared"; the same holds
+/// for every move between businesses, also out of the resource pool). They are removed from
+/// the document, which is stored, audited (`update`) and sent as a host update event like any
+/// other change; a host holding none of them is left untouched. The host is locked already.
+fn clear_private_attrs(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    m: &Move,
+    from: i64,
+    props: &[String],
+) -> Result<(), StoreError> {
+    if props.is_empty() {
+        return Ok(());
+    }
+    let Some(old) = get_doc_for_update(tx, "host", m.host_id)? else {
+        return Ok(());
+    };
+    let mut doc = old.clone();
+    let mut cleared = Map::new();
+    for p in props {
+        if doc.remove(p).is_some() {
+            cleared.insert(p.clone(), Value::Null);
+        }
+    }
+    if cleared.is_empty() {
+        return Ok(());
+    }
+    let schema = host_schema(tx)?;
+    stamp_updated(&schema, ctx, &mut doc);
+    rewrite_row(tx, ctx, &schema, m.host_id, &m.name, &doc)?;
+    let doc = wire_doc(&doc);
+    audit_host(
+        tx,
+        ctx,
+        HostAudit {
+            action: "update",
+            host_id: m.host_id,
+            biz_id: from,
+            name: &m.name,
+            pre: Some(wire_doc(&old)),
+            cur: Some(doc.clone()),
+            fields: Some(Value::Object(cleared)),
+        },
+    )?;
+    audit::event(tx, ctx, "host", EventType::Update, "host", m.host_id, &doc)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1017,7 +1116,7 @@ pub fn add_to_resource(
                     let Some(old) = get_doc_for_update(tx, "host", host_id)? else {
                         return Err(DomainError::IsInvalid("bk_host_id".into()).into());
                     };
-                    update_host_doc(tx, ctx, &schema, host_id, old, &body)
+                    update_host_doc(tx, ctx, host_id, old, &body)
                 })?;
                 match outcome {
                     Ok(()) => report.success.push(key.clone()),
@@ -1135,10 +1234,9 @@ pub fn update_hosts(
     ids: &[i64],
     body: &Map<String, Value>,
 ) -> Result<(), StoreError> {
-    let schema = host_schema(tx)?;
     for id in unique_ids(ids) {
         if let Some(old) = get_doc_for_update(tx, "host", id)? {
-            update_host_doc(tx, ctx, &schema, id, old, body)?;
+            update_host_doc(tx, ctx, id, old, body)?;
         }
     }
     Ok(())
@@ -1161,12 +1259,11 @@ pub fn batch_update(
     if items.iter().any(|(_, p)| p.contains_key("bk_cloud_id")) {
         return Err(DomainError::ParamsInvalid("bk_cloud_id".into()).into());
     }
-    let schema = host_schema(tx)?;
     for (id, properties) in items {
         let Some(old) = get_doc_for_update(tx, "host", *id)? else {
             return Err(DomainError::IsInvalid("bk_host_id".into()).into());
         };
-        update_host_doc(tx, ctx, &schema, *id, old, properties)?;
+        update_host_doc(tx, ctx, *id, old, properties)?;
     }
     Ok(())
 }
@@ -1256,7 +1353,8 @@ pub fn clone_property(
     if src == dst {
         return Ok(());
     }
-    let schema = host_schema(tx)?;
+    // Both hosts are in the business: its private attributes are copied too.
+    let schema = host_schema_in(tx, biz_id)?;
     let Some(src_doc) = super::instances::get_doc(tx, "host", src)? else {
         return Err(missing());
     };
@@ -1273,7 +1371,7 @@ pub fn clone_property(
             body.insert(prop.to_string(), v.clone());
         }
     }
-    update_host_doc(tx, ctx, &schema, dst, dst_doc, &body)
+    update_host_doc(tx, ctx, dst, dst_doc, &body)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -486,8 +486,7 @@ pub fn update(
     };
     if obj_id == "host" {
         // Hosts keep their list fields as arrays and their address keys in `host_ip`.
-        let schema = super::hosts::host_schema(tx)?;
-        return super::hosts::update_host_doc(tx, ctx, &schema, inst_id, old, body);
+        return super::hosts::update_host_doc(tx, ctx, inst_id, old, body);
     }
     let biz_id = old.get("bk_biz_id").and_then(loose_i64).unwrap_or(0);
     let Some(schema) = ModelSchema::load(tx, obj_id, biz_id)? else {

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::common::TestApp;
-use crate::host_fixtures::{add_pool_hosts, assign, module_ids, pool_id, relations};
+use crate::host_fixtures::{add_pool_hosts, assign, host, module_ids, pool_id, relations};
 use crate::topo_fixtures::{create_biz, create_module, create_set, idle_pool};
 
 /// A business with one set and two normal modules: (biz, set, [m1, m2], [idle, fault, recycle]).
@@ -330,6 +330,105 @@ async fn across_businesses_and_set_hosts_to_idle() {
         ],
     )
     .await;
+}
+
+/// 40-hosts §7.3 and §7.6: a host leaving a business loses the values of that business's
+/// private attributes (the same for a host leaving the resource pool); its global attributes
+/// stay, and so do private values of a host that moves inside its business. While a host is in
+/// a business, that business's private attributes are set like any other.
+#[tokio::test]
+async fn leaving_a_business_clears_its_private_host_attributes() {
+    let Placed {
+        app,
+        biz: a,
+        internal: ia,
+        ids,
+        ..
+    } = placed(&["10.0.0.1", "10.0.0.2"], &[]).await;
+    let pool = pool_id(&app).await;
+    let (b, _, _, ib) = biz_with_modules(&app, "c").await;
+    let attr = |id: &str| {
+        json!({"bk_obj_id": "host", "bk_property_id": id, "bk_property_name": id,
+               "bk_property_type": "singlechar", "editable": true})
+    };
+    app.esb_ok("create_object_attribute", attr("g_note")).await;
+    app.v3_ok(
+        Method::POST,
+        &format!("/api/v3/create/objectattr/biz/{a}"),
+        attr("a_rack"),
+    )
+    .await;
+    for (biz, id) in [(b, "b_slot"), (pool, "p_shelf")] {
+        let mut body = attr(id);
+        body["bk_biz_id"] = json!(biz);
+        app.esb_ok("create_object_attribute", body).await;
+    }
+    // In business a: a's private attribute takes a value, b's is no attribute of this host.
+    let both = format!("{},{}", ids[0], ids[1]);
+    app.esb_ok(
+        "update_host",
+        json!({"bk_host_id": both, "g_note": "n", "a_rack": "r1", "b_slot": "s1"}),
+    )
+    .await;
+    let h = host(&app, ids[0]).await;
+    assert_eq!(
+        (&h["g_note"], &h["a_rack"]),
+        (&json!("n"), &json!("r1")),
+        "{h}"
+    );
+    assert!(h.get("b_slot").is_none(), "{h}");
+    // Moving inside a keeps it; moving to b clears it (and only it).
+    app.esb_ok(
+        "transfer_host_to_faultmodule",
+        json!({"bk_biz_id": a, "bk_host_id": ids}),
+    )
+    .await;
+    assert_eq!(host(&app, ids[0]).await["a_rack"], json!("r1"));
+    app.esb_ok(
+        "transfer_host_across_biz",
+        json!({"src_bk_biz_id": a, "dst_bk_biz_id": b, "bk_host_id": [ids[0]], "bk_module_id": ib[0]}),
+    )
+    .await;
+    let h = host(&app, ids[0]).await;
+    assert!(h.get("a_rack").is_none(), "{h}");
+    assert_eq!(h["g_note"], json!("n"));
+    assert_eq!(host(&app, ids[1]).await["a_rack"], json!("r1"));
+    // b's attribute now applies; back to the pool clears it.
+    app.esb_ok(
+        "batch_update_host",
+        json!({"update": [{"bk_host_id": ids[0], "properties": {"b_slot": "s1"}}]}),
+    )
+    .await;
+    assert_eq!(host(&app, ids[0]).await["b_slot"], json!("s1"));
+    app.esb_ok(
+        "transfer_host_to_resourcemodule",
+        json!({"bk_biz_id": b, "bk_host_id": [ids[0]]}),
+    )
+    .await;
+    let h = host(&app, ids[0]).await;
+    assert!(h.get("b_slot").is_none(), "{h}");
+    // The pool's own attribute, cleared when the host is assigned to a business.
+    app.esb_ok(
+        "update_host",
+        json!({"bk_host_id": ids[0].to_string(), "p_shelf": "top"}),
+    )
+    .await;
+    assert_eq!(host(&app, ids[0]).await["p_shelf"], json!("top"));
+    app.esb_ok(
+        "transfer_resourcehost_to_idlemodule",
+        json!({"bk_biz_id": a, "bk_host_id": [ids[0]]}),
+    )
+    .await;
+    let h = host(&app, ids[0]).await;
+    assert!(
+        h.get("p_shelf").is_none() && h.get("a_rack").is_none(),
+        "{h}"
+    );
+    assert_eq!(h["g_note"], json!("n"));
+    assert_eq!(
+        module_ids(&relations(&app, &ids).await, ids[0]),
+        vec![ia[0]]
+    );
 }
 
 #[tokio::test]
