@@ -47,6 +47,11 @@ pub const SQLITE: &[Migration] = &[
         name: "0006_events_written_sealed.sql",
         sql: include_str!("../migrations/sqlite/0006_events_written_sealed.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_instance_rowid_host_counts.sql",
+        sql: include_str!("../migrations/sqlite/0007_instance_rowid_host_counts.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: same version numbers as [`SQLITE`].
@@ -80,6 +85,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "0006_events_written_sealed.sql",
         sql: include_str!("../migrations/postgres/0006_events_written_sealed.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "0007_instance_rowid_host_counts.sql",
+        sql: include_str!("../migrations/postgres/0007_instance_rowid_host_counts.sql"),
     },
 ];
 
@@ -117,10 +127,15 @@ pub fn migrate(tx: &mut dyn Tx) -> Result<i64, StoreError> {
     }
     // Every migration not yet recorded, in order -- not only those above the highest applied:
     // versions are reserved by parallel branches, so a database may have 4 before 3 exists.
-    for m in migrations(dialect)
+    let pending: Vec<&Migration> = migrations(dialect)
         .iter()
         .filter(|m| !applied.contains(&m.version))
-    {
+        .collect();
+    if pending.is_empty() {
+        return Ok(latest);
+    }
+    let runtime = runtime_indexes(tx)?;
+    for m in pending {
         tracing::info!(version = m.version, name = m.name, "applying migration");
         tx.execute_batch(m.sql)?;
         tx.execute(
@@ -131,7 +146,52 @@ pub fn migrate(tx: &mut dyn Tx) -> Result<i64, StoreError> {
             ],
         )?;
     }
+    restore_runtime_indexes(tx, &runtime)?;
     Ok(latest)
+}
+
+/// The indexes of `instance` that no migration creates: the expression indexes
+/// `instance_attr_<prop>` made at run time for attributes in unique rules
+/// (`ops::uniques::ensure_attr_index`), as `(name, CREATE statement)`.
+///
+/// Why: SQLite cannot change how a table is stored in place; a migration that rebuilds
+/// `instance` (0007) drops them with the old table, and the migration's SQL cannot know them.
+/// PostgreSQL migrations never rebuild the table, so there is nothing to keep there.
+fn runtime_indexes(tx: &mut dyn Tx) -> Result<Vec<(String, String)>, StoreError> {
+    if tx.dialect() != Dialect::Sqlite {
+        return Ok(Vec::new());
+    }
+    let rows = tx.query(
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'instance' \
+         AND name LIKE 'instance!_attr!_%' ESCAPE '!' AND sql IS NOT NULL ORDER BY name",
+        &[],
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let name = r.first()?.as_str()?.to_string();
+            let sql = r.get(1)?.as_str()?.to_string();
+            Some((name, sql))
+        })
+        .collect())
+}
+
+/// Re-creates the indexes of [`runtime_indexes`] that the migrations just applied dropped.
+fn restore_runtime_indexes(
+    tx: &mut dyn Tx,
+    indexes: &[(String, String)],
+) -> Result<(), StoreError> {
+    for (name, sql) in indexes {
+        let exists = tx.query(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?",
+            &[SqlValue::Text(name.clone())],
+        )?;
+        if exists.is_empty() {
+            tracing::info!(index = %name, "re-creating index after migration");
+            tx.execute_batch(sql)?;
+        }
+    }
+    Ok(())
 }
 
 /// Gives SQLite's query planner fixed statistics for the indexes of the `instance` and
@@ -161,27 +221,22 @@ pub fn sqlite_planner_hints(tx: &mut dyn Tx) -> Result<(), StoreError> {
             "DELETE FROM sqlite_stat1 WHERE tbl = ?",
             &[SqlValue::from(table)],
         )?;
-        let mut hints: Vec<(String, &str)> = Vec::new();
-        if table == "instance" {
-            hints.push(("instance".into(), "1000000 10000 1"));
-        }
+        // The table's own row (no index name) gives its size; `instance` is a rowid table
+        // since migration 0007.
+        let mut hints: Vec<(SqlValue, &str)> = vec![(SqlValue::Null, "1000000")];
         for row in indexes {
             let Some(name) = row.first().and_then(|c| c.as_str()).map(str::to_string) else {
                 continue;
             };
-            let Some(stat) = planner_hint(&name) else {
+            let Some(stat) = planner_hint(table, &name) else {
                 continue;
             };
-            hints.push((name, stat));
+            hints.push((SqlValue::Text(name), stat));
         }
         for (idx, stat) in hints {
             tx.execute(
                 "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)",
-                &[
-                    SqlValue::from(table),
-                    SqlValue::Text(idx),
-                    SqlValue::from(stat),
-                ],
+                &[SqlValue::from(table), idx, SqlValue::from(stat)],
             )?;
         }
     }
@@ -191,8 +246,10 @@ pub fn sqlite_planner_hints(tx: &mut dyn Tx) -> Result<(), StoreError> {
 /// The `sqlite_stat1` figures of one index: rows, then rows per distinct value of each
 /// leading column prefix. A million rows; 10,000 instances per model and 50,000 links per
 /// model (or model association), 20 links per instance; unique keys 1.
-fn planner_hint(index: &str) -> Option<&'static str> {
+fn planner_hint(table: &str, index: &str) -> Option<&'static str> {
     Some(match index {
+        // The primary key (obj_id, inst_id) of `instance`.
+        n if table == "instance" && n.starts_with("sqlite_autoindex_instance") => "1000000 10000 1",
         "instance_name" => "1000000 10000 2",
         "instance_id" => "1000000 1",
         "instance_parent" => "1000000 10000 20",

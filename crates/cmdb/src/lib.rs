@@ -35,6 +35,8 @@ pub enum Command {
     GenTopo(gen::GenConfig),
     /// Build two models with many instance associations (for benchmarks); prints a JSON summary.
     GenAssoc(gen::GenAssocConfig),
+    /// Build many businesses with hosts in their modules (for benchmarks); prints a JSON summary.
+    GenHosts(gen::GenHostsConfig),
 }
 
 /// Settings of `cmdb serve`; every flag also reads an environment variable.
@@ -119,6 +121,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::GenAssoc(config) => {
             let store = open_store(&config.data, config.database.as_deref()).await?;
             let summary = gen::generate_assoc(store.clone(), config).await;
+            store.close().await;
+            println!("{}", summary?);
+            Ok(())
+        }
+        Command::GenHosts(config) => {
+            let store = open_store(&config.data, config.database.as_deref()).await?;
+            let summary = gen::generate_hosts(store.clone(), config).await;
             store.close().await;
             println!("{}", summary?);
             Ok(())

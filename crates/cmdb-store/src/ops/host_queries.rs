@@ -21,11 +21,11 @@ use serde_json::{json, Map, Value};
 use super::hosts::{
     host_schema, ints, marks, relation_rows, resource_pool, unique_ids, HostCatalog, Relation,
 };
-use super::instances::{project, run_query, string_list, Found, Query};
+use super::instances::{parse_projected, project, run_query, string_list, Found, Query};
 use super::mainline::chain;
 use super::schema_cache::ModelSchema;
 use super::sets_modules::{Level, LevelCatalog};
-use super::util::loose_i64;
+use super::util::{first_ints, loose_i64, scalar_i64};
 use crate::sql::compile::compile_where;
 use crate::sql::SqlBuilder;
 use crate::{Dialect, SqlValue, StoreError, Tx};
@@ -71,6 +71,21 @@ fn host_filter(body: &Map<String, Value>, catalog: &dyn FieldCatalog) -> Result<
     Ok(e)
 }
 
+/// The page and the `host_property_filter` of a host list request, parsed against the host
+/// model.
+fn host_request(
+    tx: &mut dyn Tx,
+    body: &Map<String, Value>,
+    max: u64,
+) -> Result<(HostPage, Expr), StoreError> {
+    let schema = host_schema(tx)?;
+    let catalog = HostCatalog(&schema);
+    Ok((
+        host_page(body, &catalog, max)?,
+        host_filter(body, &catalog)?,
+    ))
+}
+
 /// A wire host document projected to `fields`.
 fn wire_host(doc: Value, fields: Option<&[String]>) -> Value {
     let mut doc = doc;
@@ -92,63 +107,77 @@ fn in_id_set(dialect: Dialect) -> (&'static str, &'static str) {
     }
 }
 
-/// Host documents by id (at most one page), in id order.
-fn host_docs(tx: &mut dyn Tx, ids: &[i64]) -> Result<Vec<(i64, Value)>, StoreError> {
+/// Host documents by id (at most one page), in id order, in wire form and projected to
+/// `fields`; with fields, stored text is parsed only as far as they need
+/// ([`parse_projected`]).
+fn host_docs(
+    tx: &mut dyn Tx,
+    ids: &[i64],
+    fields: Option<&[String]>,
+) -> Result<Vec<Value>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(MAX_PAGE as usize) {
         let rows = tx.query(
             &format!(
-                "SELECT inst_id, data FROM instance WHERE obj_id = 'host' AND inst_id IN ({}) \
+                "SELECT data FROM instance WHERE obj_id = 'host' AND inst_id IN ({}) \
                  ORDER BY inst_id",
                 marks(chunk.len())
             ),
             &ints(chunk),
         )?;
-        for r in rows {
-            let mut cells = r.into_iter();
-            if let (Some(id), Some(data)) = (cells.next(), cells.next()) {
-                out.push((id.as_i64().unwrap_or(0), data.into_json()?));
-            }
+        for cell in rows.into_iter().filter_map(|r| r.into_iter().next()) {
+            out.push(match (cell, fields) {
+                (SqlValue::Text(text), Some(fields)) if !fields.is_empty() => {
+                    let mut map = parse_projected(&text, fields)?;
+                    to_wire(&mut map);
+                    Value::Object(map)
+                }
+                (cell, fields) => wire_host(cell.into_json()?, fields),
+            });
         }
     }
     Ok(out)
 }
 
-/// The hosts among `scope` (all hosts when `None`) matching `filter`, counted and paged.
+/// The hosts of `scope` (all hosts when `None`) matching `filter`, counted and paged.
+///
+/// Without an attribute filter and in the default order (id), the count and the page's ids
+/// come straight off the relation indexes and only the page's documents are read: counting
+/// the hosts of a business reads index entries, never documents or a list of all its ids.
 fn search_hosts(
     tx: &mut dyn Tx,
-    scope: Option<&[i64]>,
+    scope: Option<&Scope>,
     filter: Expr,
     page: &HostPage,
 ) -> Result<Found, StoreError> {
     let fields = page.fields.as_deref();
-    if let Some(ids) = scope {
-        if ids.is_empty() {
+    let scope_ids = match scope {
+        Some(scope) if filter == Expr::True && page.sort.is_empty() => {
+            let count = scope.count_hosts(tx)?;
+            let ids = if count == 0 {
+                Vec::new()
+            } else {
+                scope.host_ids(tx, page.start, page.limit)?
+            };
+            let info = host_docs(tx, &ids, fields)?;
             return Ok(Found {
-                count: Some(0),
-                info: Vec::new(),
-            });
-        }
-        if filter == Expr::True && page.sort.is_empty() {
-            let start = usize::try_from(page.start)
-                .unwrap_or(usize::MAX)
-                .min(ids.len());
-            let end = match page.limit {
-                Some(l) => start.saturating_add(usize::try_from(l).unwrap_or(usize::MAX)),
-                None => ids.len(),
-            }
-            .min(ids.len());
-            let info = host_docs(tx, &ids[start..end])?
-                .into_iter()
-                .map(|(_, d)| wire_host(d, fields))
-                .collect();
-            return Ok(Found {
-                count: Some(ids.len() as u64),
+                count: Some(count),
                 info,
             });
         }
-    }
-    let restrict = scope.map(|ids| {
+        Some(scope) => {
+            let ids = scope.host_ids(tx, 0, None)?;
+            if ids.is_empty() {
+                return Ok(Found {
+                    count: Some(0),
+                    info: Vec::new(),
+                });
+            }
+            Some(ids)
+        }
+        None => None,
+    };
+    let restrict = scope_ids.map(|ids| {
         let (before, after) = in_id_set(tx.dialect());
         let mut b = SqlBuilder::new();
         b.push(before)
@@ -211,17 +240,37 @@ impl Scope {
         (parts.join(" AND "), params)
     }
 
-    /// Distinct host ids of the scope, ascending.
-    fn host_ids(&self, tx: &mut dyn Tx) -> Result<Vec<i64>, StoreError> {
+    /// How many distinct hosts the scope holds.
+    fn count_hosts(&self, tx: &mut dyn Tx) -> Result<u64, StoreError> {
         let (w, params) = self.where_sql();
         let rows = tx.query(
-            &format!("SELECT DISTINCT host_id FROM host_module WHERE {w} ORDER BY host_id"),
+            &format!("SELECT COUNT(DISTINCT host_id) FROM host_module WHERE {w}"),
             &params,
         )?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| r.first().and_then(SqlValue::as_i64))
-            .collect())
+        Ok(scalar_i64(&rows)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    /// The scope's distinct host ids, ascending, from `start` on (`limit` `None` = to the end).
+    fn host_ids(
+        &self,
+        tx: &mut dyn Tx,
+        start: u64,
+        limit: Option<u64>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let (w, mut params) = self.where_sql();
+        let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        params.push(SqlValue::Int(limit));
+        params.push(SqlValue::Int(i64::try_from(start).unwrap_or(i64::MAX)));
+        let rows = tx.query(
+            &format!(
+                "SELECT DISTINCT host_id FROM host_module WHERE {w} ORDER BY host_id \
+                 LIMIT ? OFFSET ?"
+            ),
+            &params,
+        )?;
+        Ok(first_ints(&rows))
     }
 
     /// Relation rows of the scope, by host then module.
@@ -277,10 +326,7 @@ fn matching_ids(
     compile_where(expr, tx.dialect(), "data", &mut b)?;
     b.push(") ORDER BY inst_id");
     let rows = tx.query(&b.sql, &b.params)?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| r.first().and_then(SqlValue::as_i64))
-        .collect())
+    Ok(first_ints(&rows))
 }
 
 fn level_schema(
@@ -344,6 +390,22 @@ fn restrict(a: Option<Vec<i64>>, b: Option<Vec<i64>>) -> Option<Vec<i64>> {
     }
 }
 
+/// The `bk_obj_id` a topology read needs: a non-empty string (else 1199010).
+fn required_obj_id(body: &Map<String, Value>) -> Result<String, DomainError> {
+    body.get("bk_obj_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| DomainError::NeedSet("bk_obj_id".into()))
+}
+
+/// A field list the request must give, non-empty (else 1199010 naming `key`).
+fn required_list(body: &Map<String, Value>, key: &str) -> Result<Vec<String>, DomainError> {
+    string_list(body.get(key), key)?
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| DomainError::NeedSet(key.into()))
+}
+
 fn found_json(found: Found) -> Value {
     json!({"count": found.count.unwrap_or(0), "info": found.info})
 }
@@ -356,10 +418,7 @@ pub fn list_biz_hosts(
     biz_id: i64,
     body: &Map<String, Value>,
 ) -> Result<Value, StoreError> {
-    let schema = host_schema(tx)?;
-    let catalog = HostCatalog(&schema);
-    let page = host_page(body, &catalog, MAX_PAGE)?;
-    let filter = host_filter(body, &catalog)?;
+    let (page, filter) = host_request(tx, body, MAX_PAGE)?;
     let present = |k: &str| body.get(k).is_some_and(|v| !v.is_null());
     if present("bk_set_ids") && present("set_cond") {
         return Err(DomainError::ParamsInvalid("bk_set_ids".into()).into());
@@ -381,8 +440,7 @@ pub fn list_biz_hosts(
         modules,
         hosts: None,
     };
-    let ids = scope.host_ids(tx)?;
-    Ok(found_json(search_hosts(tx, Some(&ids), filter, &page)?))
+    Ok(found_json(search_hosts(tx, Some(&scope), filter, &page)?))
 }
 
 /// `list_resource_pool_hosts` (§6.4): list_biz_hosts of the resource pool.
@@ -400,11 +458,74 @@ pub fn list_hosts_without_biz(
     tx: &mut dyn Tx,
     body: &Map<String, Value>,
 ) -> Result<Value, StoreError> {
-    let schema = host_schema(tx)?;
-    let catalog = HostCatalog(&schema);
-    let page = host_page(body, &catalog, MAX_PAGE)?;
-    let filter = host_filter(body, &catalog)?;
+    let (page, filter) = host_request(tx, body, MAX_PAGE)?;
     Ok(found_json(search_hosts(tx, None, filter, &page)?))
+}
+
+/// One topology instance (custom level, set, module) as the host reads need it.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    id: i64,
+    name: String,
+    parent: i64,
+    /// The `default` flag: 0 for normal sets and modules.
+    dflt: i64,
+}
+
+/// What [`nodes`] matches the ids against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodesBy {
+    /// The instance ids (a primary-key seek each).
+    Id,
+    /// The parent ids (the children of those instances).
+    Parent,
+}
+
+/// The instances of `obj_id` whose id or parent (`by`) is among `ids`, only in business `biz`
+/// when given, in id order. Looked up in chunks of 1,000 ids, so any number of ids makes
+/// statements of bounded size. Every level lookup of the host reads goes through here.
+fn nodes(
+    tx: &mut dyn Tx,
+    obj_id: &str,
+    biz: Option<i64>,
+    by: NodesBy,
+    ids: &[i64],
+) -> Result<Vec<Node>, StoreError> {
+    let ids = unique_ids(ids);
+    let column = match by {
+        NodesBy::Id => "inst_id",
+        NodesBy::Parent => "parent_id",
+    };
+    let biz_sql = if biz.is_some() { " AND biz_id = ?" } else { "" };
+    let mut out = Vec::new();
+    for chunk in ids.chunks(MAX_PAGE as usize) {
+        let mut params = vec![SqlValue::from(obj_id)];
+        params.extend(biz.map(SqlValue::Int));
+        params.extend(ints(chunk));
+        let rows = tx.query(
+            &format!(
+                "SELECT inst_id, inst_name, parent_id, dflt FROM instance WHERE obj_id = ?{biz_sql} \
+                 AND {column} IN ({})",
+                marks(chunk.len())
+            ),
+            &params,
+        )?;
+        out.extend(rows.into_iter().filter_map(|r| {
+            Some(Node {
+                id: r.first()?.as_i64()?,
+                name: r.get(1)?.as_str().unwrap_or_default().to_string(),
+                parent: r.get(2)?.as_i64()?,
+                dflt: r.get(3)?.as_i64()?,
+            })
+        }));
+    }
+    out.sort_by_key(|n| n.id);
+    Ok(out)
+}
+
+/// The ids of `nodes`.
+fn node_ids(nodes: Vec<Node>) -> Vec<i64> {
+    nodes.into_iter().map(|n| n.id).collect()
 }
 
 /// Modules of business `biz_id` allowed by optional set and module QueryFilters (`None` = no
@@ -434,72 +555,36 @@ fn allowed_modules(
     )?;
     let from_sets = match sets {
         None => None,
-        Some(sets) => {
-            if sets.is_empty() {
-                Some(Vec::new())
-            } else {
-                let rows = tx.query(
-                    &format!(
-                        "SELECT inst_id FROM instance WHERE obj_id = 'module' AND biz_id = ? \
-                         AND parent_id IN ({}) ORDER BY inst_id",
-                        marks(sets.len())
-                    ),
-                    &std::iter::once(SqlValue::Int(biz_id))
-                        .chain(ints(&sets))
-                        .collect::<Vec<_>>(),
-                )?;
-                Some(
-                    rows.iter()
-                        .filter_map(|r| r.first().and_then(SqlValue::as_i64))
-                        .collect(),
-                )
-            }
-        }
+        Some(sets) => Some(node_ids(nodes(
+            tx,
+            "module",
+            Some(biz_id),
+            NodesBy::Parent,
+            &sets,
+        )?)),
     };
     Ok(restrict(from_sets, modules))
 }
 
-/// Name lookup of topology instances: `(obj, id) → name`, and sets' parents.
+/// The modules and sets the relations name: module names, and the sets (name, parent, flag).
 struct TopoNames {
     modules: HashMap<i64, String>,
-    sets: HashMap<i64, (String, i64, i64)>,
+    sets: HashMap<i64, Node>,
 }
 
 fn topo_names(tx: &mut dyn Tx, relations: &[Relation]) -> Result<TopoNames, StoreError> {
-    let module_ids = unique_ids(&relations.iter().map(|r| r.module_id).collect::<Vec<_>>());
-    let set_ids = unique_ids(&relations.iter().map(|r| r.set_id).collect::<Vec<_>>());
-    let mut modules = HashMap::new();
-    let mut sets = HashMap::new();
-    for (obj, ids) in [("module", &module_ids), ("set", &set_ids)] {
-        for chunk in ids.chunks(MAX_PAGE as usize) {
-            let mut params = vec![SqlValue::from(obj)];
-            params.extend(ints(chunk));
-            let rows = tx.query(
-                &format!(
-                    "SELECT inst_id, inst_name, parent_id, dflt FROM instance WHERE obj_id = ? \
-                     AND inst_id IN ({})",
-                    marks(chunk.len())
-                ),
-                &params,
-            )?;
-            for r in rows {
-                let id = r.first().and_then(SqlValue::as_i64).unwrap_or(0);
-                let name = r
-                    .get(1)
-                    .and_then(SqlValue::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let parent = r.get(2).and_then(SqlValue::as_i64).unwrap_or(0);
-                let dflt = r.get(3).and_then(SqlValue::as_i64).unwrap_or(0);
-                if obj == "module" {
-                    modules.insert(id, name);
-                } else {
-                    sets.insert(id, (name, parent, dflt));
-                }
-            }
-        }
-    }
-    Ok(TopoNames { modules, sets })
+    let module_ids: Vec<i64> = relations.iter().map(|r| r.module_id).collect();
+    let set_ids: Vec<i64> = relations.iter().map(|r| r.set_id).collect();
+    Ok(TopoNames {
+        modules: nodes(tx, "module", None, NodesBy::Id, &module_ids)?
+            .into_iter()
+            .map(|n| (n.id, n.name))
+            .collect(),
+        sets: nodes(tx, "set", None, NodesBy::Id, &set_ids)?
+            .into_iter()
+            .map(|n| (n.id, n))
+            .collect(),
+    })
 }
 
 /// A page of hosts (wire documents) with their relations, and the total.
@@ -522,14 +607,13 @@ fn hosts_with_relations(
         modules: modules.clone(),
         ..Scope::default()
     };
-    let ids = scope.host_ids(tx)?;
     let with_ids = HostPage {
         start: page.start,
         limit: page.limit,
         sort: page.sort.clone(),
         fields: None,
     };
-    let found = search_hosts(tx, Some(&ids), filter, &with_ids)?;
+    let found = search_hosts(tx, Some(&scope), filter, &with_ids)?;
     let page_ids: Vec<i64> = found
         .info
         .iter()
@@ -566,10 +650,7 @@ pub fn list_biz_hosts_topo(
     biz_id: i64,
     body: &Map<String, Value>,
 ) -> Result<Value, StoreError> {
-    let schema = host_schema(tx)?;
-    let catalog = HostCatalog(&schema);
-    let page = host_page(body, &catalog, MAX_TOPO_PAGE)?;
-    let filter = host_filter(body, &catalog)?;
+    let (page, filter) = host_request(tx, body, MAX_TOPO_PAGE)?;
     let modules = allowed_modules(tx, biz_id, body, None)?;
     let (count, rows) = hosts_with_relations(tx, biz_id, modules, filter, &page)?;
     let all: Vec<Relation> = rows.iter().flat_map(|(_, r)| r.iter().copied()).collect();
@@ -588,7 +669,7 @@ pub fn list_biz_hosts_topo(
                 .into_iter()
                 .map(|(set_id, modules)| {
                     json!({"bk_set_id": set_id,
-                           "bk_set_name": names.sets.get(&set_id).map(|s| s.0.clone()).unwrap_or_default(),
+                           "bk_set_name": names.sets.get(&set_id).map(|s| s.name.clone()).unwrap_or_default(),
                            "module": modules})
                 })
                 .collect();
@@ -614,56 +695,38 @@ fn modules_under(
     if obj_id == "biz" || obj_id == "host" {
         return Err(DomainError::ParamsInvalid("bk_obj_id".into()).into());
     }
-    let mut params = vec![SqlValue::from(obj_id), SqlValue::Int(biz_id)];
-    let ids = unique_ids(ids);
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    params.extend(ints(&ids));
-    let rows = tx.query(
-        &format!(
-            "SELECT inst_id FROM instance WHERE obj_id = ? AND biz_id = ? AND inst_id IN ({}) \
-             ORDER BY inst_id",
-            marks(ids.len())
-        ),
-        &params,
-    )?;
-    let mut current: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| r.first().and_then(SqlValue::as_i64))
-        .collect();
+    let mut current = node_ids(nodes(tx, obj_id, Some(biz_id), NodesBy::Id, ids)?);
     for level in levels.iter().skip(pos + 1) {
         if obj_id == "module" || level == "host" || current.is_empty() {
             break;
         }
-        let mut next = Vec::new();
-        for chunk in current.chunks(MAX_PAGE as usize) {
-            let mut params = vec![SqlValue::from(level.as_str()), SqlValue::Int(biz_id)];
-            params.extend(ints(chunk));
-            let idle_filter = if level == "set" && obj_id != "biz" {
-                " AND dflt = 0"
-            } else {
-                ""
-            };
-            let rows = tx.query(
-                &format!(
-                    "SELECT inst_id FROM instance WHERE obj_id = ? AND biz_id = ? AND parent_id IN ({}){idle_filter} \
-                     ORDER BY inst_id",
-                    marks(chunk.len())
-                ),
-                &params,
-            )?;
-            next.extend(
-                rows.iter()
-                    .filter_map(|r| r.first().and_then(SqlValue::as_i64)),
-            );
-        }
-        current = next;
+        // The idle-pool set hangs below the business only, never below a custom level.
+        current = nodes(tx, level, Some(biz_id), NodesBy::Parent, &current)?
+            .into_iter()
+            .filter(|n| level != "set" || n.dflt == 0)
+            .map(|n| n.id)
+            .collect();
         if level == "module" {
             break;
         }
     }
     Ok(current)
+}
+
+/// The relations of the modules at or below topology nodes ([`modules_under`]) as a scope;
+/// `None` when there are no such modules.
+fn scope_under(
+    tx: &mut dyn Tx,
+    biz_id: i64,
+    obj_id: &str,
+    ids: &[i64],
+) -> Result<Option<Scope>, StoreError> {
+    let modules = modules_under(tx, biz_id, obj_id, ids)?;
+    Ok((!modules.is_empty()).then(|| Scope {
+        biz: Some(biz_id),
+        modules: Some(modules),
+        ..Scope::default()
+    }))
 }
 
 /// `find_host_by_topo` (§6.7): hosts of the modules at or below one topology node of the
@@ -673,12 +736,7 @@ pub fn find_host_by_topo(
     biz_id: i64,
     body: &Map<String, Value>,
 ) -> Result<Value, StoreError> {
-    let obj_id = body
-        .get("bk_obj_id")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| DomainError::NeedSet("bk_obj_id".into()))?
-        .to_string();
+    let obj_id = required_obj_id(body)?;
     let inst_id = body
         .get("bk_inst_id")
         .filter(|v| v.is_number())
@@ -690,17 +748,15 @@ pub fn find_host_by_topo(
     if page.fields.as_ref().is_none_or(Vec::is_empty) {
         return Err(DomainError::NeedSet("fields".into()).into());
     }
-    let modules = modules_under(tx, biz_id, &obj_id, &[inst_id])?;
-    if modules.is_empty() {
+    let Some(scope) = scope_under(tx, biz_id, &obj_id, &[inst_id])? else {
         return Ok(json!({"count": 0, "info": []}));
-    }
-    let scope = Scope {
-        biz: Some(biz_id),
-        modules: Some(modules),
-        ..Scope::default()
     };
-    let ids = scope.host_ids(tx)?;
-    Ok(found_json(search_hosts(tx, Some(&ids), Expr::True, &page)?))
+    Ok(found_json(search_hosts(
+        tx,
+        Some(&scope),
+        Expr::True,
+        &page,
+    )?))
 }
 
 /// `find_host_topo_relation` (§6.5): relation rows of the business, optionally restricted to
@@ -799,12 +855,8 @@ pub fn find_module_host_relation(
 ) -> Result<Value, StoreError> {
     let modules = id_list(body, "bk_module_ids", 200)?
         .ok_or_else(|| DomainError::NeedSet("bk_module_ids".into()))?;
-    let module_fields = string_list(body.get("module_fields"), "module_fields")?
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| DomainError::NeedSet("module_fields".into()))?;
-    let host_fields = string_list(body.get("host_fields"), "host_fields")?
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| DomainError::NeedSet("host_fields".into()))?;
+    let module_fields = required_list(body, "module_fields")?;
+    let host_fields = required_list(body, "host_fields")?;
     let page = Page::parse(body.get("page").unwrap_or(&Value::Null), "page")?;
     page.validate_limit(MAX_PAGE, "page")?;
     let host_page = HostPage {
@@ -871,17 +923,10 @@ pub fn find_host_relations_with_topo(
     biz_id: i64,
     body: &Map<String, Value>,
 ) -> Result<Value, StoreError> {
-    let obj_id = body
-        .get("bk_obj_id")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| DomainError::NeedSet("bk_obj_id".into()))?
-        .to_string();
+    let obj_id = required_obj_id(body)?;
     let ids = id_list(body, "bk_inst_ids", 50)?
         .ok_or_else(|| DomainError::NeedSet("bk_inst_ids".into()))?;
-    let fields = string_list(body.get("fields"), "fields")?
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| DomainError::NeedSet("fields".into()))?;
+    let fields = required_list(body, "fields")?;
     if fields
         .iter()
         .any(|f| !RELATION_FIELDS.contains(&f.as_str()))
@@ -890,14 +935,8 @@ pub fn find_host_relations_with_topo(
     }
     let page = Page::parse(body.get("page").unwrap_or(&Value::Null), "page")?;
     page.validate_limit(MAX_TOPO_PAGE, "page")?;
-    let modules = modules_under(tx, biz_id, &obj_id, &ids)?;
-    if modules.is_empty() {
+    let Some(scope) = scope_under(tx, biz_id, &obj_id, &ids)? else {
         return Ok(json!({"count": 0, "info": []}));
-    }
-    let scope = Scope {
-        biz: Some(biz_id),
-        modules: Some(modules),
-        ..Scope::default()
     };
     let all = scope.relations(tx)?;
     let count = all.len();
@@ -961,10 +1000,7 @@ pub fn list_host_total_mainline_topo(
     biz_id: i64,
     body: &Map<String, Value>,
 ) -> Result<Value, StoreError> {
-    let schema = host_schema(tx)?;
-    let catalog = HostCatalog(&schema);
-    let page = host_page(body, &catalog, MAX_TOPO_PAGE)?;
-    let filter = host_filter(body, &catalog)?;
+    let (page, filter) = host_request(tx, body, MAX_TOPO_PAGE)?;
     let levels = chain(tx)?;
     let custom: Vec<String> = levels
         .iter()
@@ -994,21 +1030,11 @@ pub fn list_host_total_mainline_topo(
                 )?;
                 let ids = matching_ids(tx, &obj, biz_id, &expr)?;
                 let modules = modules_under(tx, biz_id, &obj, &ids)?;
-                let sets = if modules.is_empty() {
-                    Vec::new()
-                } else {
-                    let rows = tx.query(
-                        &format!(
-                            "SELECT DISTINCT parent_id FROM instance WHERE obj_id = 'module' \
-                             AND inst_id IN ({})",
-                            marks(modules.len())
-                        ),
-                        &ints(&modules),
-                    )?;
-                    rows.iter()
-                        .filter_map(|r| r.first().and_then(SqlValue::as_i64))
-                        .collect()
-                };
+                let parents: Vec<i64> = nodes(tx, "module", None, NodesBy::Id, &modules)?
+                    .into_iter()
+                    .map(|n| n.parent)
+                    .collect();
+                let sets = unique_ids(&parents);
                 set_restriction = restrict(set_restriction, Some(sets));
             }
         }
@@ -1023,34 +1049,14 @@ pub fn list_host_total_mainline_topo(
     let mut wanted: Vec<i64> = names
         .sets
         .values()
-        .filter(|(_, _, dflt)| *dflt == 0)
-        .map(|(_, parent, _)| *parent)
+        .filter(|s| s.dflt == 0)
+        .map(|s| s.parent)
         .collect();
     for level in custom.iter().rev() {
-        let ids = unique_ids(&wanted);
-        wanted = Vec::new();
-        for chunk in ids.chunks(MAX_PAGE as usize) {
-            let mut params = vec![SqlValue::from(level.as_str()), SqlValue::Int(biz_id)];
-            params.extend(ints(chunk));
-            let found = tx.query(
-                &format!(
-                    "SELECT inst_id, inst_name, parent_id FROM instance WHERE obj_id = ? \
-                     AND biz_id = ? AND inst_id IN ({})",
-                    marks(chunk.len())
-                ),
-                &params,
-            )?;
-            for r in found {
-                let id = r.first().and_then(SqlValue::as_i64).unwrap_or(0);
-                let name = r
-                    .get(1)
-                    .and_then(SqlValue::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let parent = r.get(2).and_then(SqlValue::as_i64).unwrap_or(0);
-                custom_nodes.insert((level.clone(), id), (name, parent));
-                wanted.push(parent);
-            }
+        let found = nodes(tx, level, Some(biz_id), NodesBy::Id, &wanted)?;
+        wanted = found.iter().map(|n| n.parent).collect();
+        for n in found {
+            custom_nodes.insert((level.clone(), n.id), (n.name, n.parent));
         }
     }
     let info: Vec<Value> = rows
@@ -1058,11 +1064,10 @@ pub fn list_host_total_mainline_topo(
         .map(|(host, rels)| {
             let mut roots: Vec<TopoNode> = Vec::new();
             for r in &rels {
-                let (set_name, set_parent, set_dflt) =
-                    names.sets.get(&r.set_id).cloned().unwrap_or_default();
+                let set = names.sets.get(&r.set_id).cloned().unwrap_or_default();
                 let mut path: Vec<(String, String, i64)> = Vec::new();
-                if set_dflt == 0 {
-                    let mut parent = set_parent;
+                if set.dflt == 0 {
+                    let mut parent = set.parent;
                     for level in custom.iter().rev() {
                         match custom_nodes.get(&(level.clone(), parent)) {
                             Some((name, up)) => {
@@ -1074,7 +1079,7 @@ pub fn list_host_total_mainline_topo(
                     }
                     path.reverse();
                 }
-                path.push(("set".into(), set_name, r.set_id));
+                path.push(("set".into(), set.name, r.set_id));
                 path.push((
                     "module".into(),
                     names.modules.get(&r.module_id).cloned().unwrap_or_default(),

@@ -13,6 +13,7 @@ use super::hosts::{
     resource_pool, share_biz, target_biz, unique_ids, ModuleInfo, Move, Relation, DIRECTORY, IDLE,
     TRANSFER_LIMIT,
 };
+use super::util::first_ints;
 use super::OpContext;
 use crate::{SqlValue, StoreError, Tx};
 
@@ -284,10 +285,7 @@ pub fn set_hosts_to_idle(
         ),
         &[SqlValue::Int(biz_id), SqlValue::Int(id)],
     )?;
-    let host_ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| r.first().and_then(SqlValue::as_i64))
-        .collect();
+    let host_ids = first_ints(&rows);
     if host_ids.is_empty() {
         return Ok(());
     }

@@ -36,7 +36,7 @@ use super::instances::{
     rewrite_row, stamp_created, stamp_updated, InstanceRow,
 };
 use super::schema_cache::ModelSchema;
-use super::util::{in_savepoint, is_item_error, loose_i64, scalar_i64};
+use super::util::{first_ints, in_savepoint, is_item_error, loose_i64, scalar_i64};
 use super::OpContext;
 use crate::{Dialect, SqlValue, StoreError, Tx};
 
@@ -110,8 +110,24 @@ impl FieldCatalog for HostCatalog<'_> {
 
 /// The `host` model's schema (seeded, so its absence is a broken database).
 pub(crate) fn host_schema(tx: &mut dyn Tx) -> Result<Arc<ModelSchema>, StoreError> {
-    ModelSchema::load(tx, "host", 0)?
+    host_schema_in(tx, 0)
+}
+
+/// The `host` model's schema as it applies to hosts of business `biz_id`: the global
+/// attributes and that business's private ones (10-models §4: `bk_biz_id` on an attribute).
+pub(crate) fn host_schema_in(tx: &mut dyn Tx, biz_id: i64) -> Result<Arc<ModelSchema>, StoreError> {
+    ModelSchema::load(tx, "host", biz_id)?
         .ok_or_else(|| StoreError::Corrupt("the built-in model host is missing".into()))
+}
+
+/// The business a host belongs to (every relation row of a host names the same one, 40-hosts
+/// §3), 0 for an unknown host.
+fn host_biz(tx: &mut dyn Tx, host_id: i64) -> Result<i64, StoreError> {
+    let rows = tx.query(
+        "SELECT biz_id FROM host_module WHERE host_id = ? LIMIT 1",
+        &[SqlValue::Int(host_id)],
+    )?;
+    Ok(scalar_i64(&rows).unwrap_or(0))
 }
 
 fn int_of(doc: &Map<String, Value>, key: &str) -> i64 {
@@ -345,16 +361,16 @@ fn audit_host(tx: &mut dyn Tx, ctx: &OpContext, a: HostAudit<'_>) -> Result<(), 
     )
 }
 
-/// Stores a new host (validated document from [`build_host_doc`]) and relates it to `module`;
-/// returns its id. Audited (`create`) with its `host` and `host_relation` events.
-pub(crate) fn insert_host(
+/// Stores a validated host document (from [`build_host_doc`]) under a new id: the instance
+/// row, its unique-rule rows and its host keys. Shared by [`insert_host`] and [`bulk_create`],
+/// so generated hosts are stored exactly like hosts added through the API. Returns the id, the
+/// display name and the stored document.
+fn store_new_host(
     tx: &mut dyn Tx,
     ctx: &OpContext,
     schema: &ModelSchema,
     mut doc: Map<String, Value>,
-    module: &ModuleInfo,
-) -> Result<i64, StoreError> {
-    check_cloud(tx, int_of(&doc, "bk_cloud_id"))?;
+) -> Result<(i64, String, Map<String, Value>), StoreError> {
     let host_id = tx.next_id(HOST_SEQUENCE)?;
     doc.insert("bk_host_id".into(), Value::from(host_id));
     stamp_created(schema, ctx, &mut doc);
@@ -373,6 +389,20 @@ pub(crate) fn insert_host(
     )?;
     insert_unique_keys(tx, schema, host_id, &doc)?;
     write_host_keys(tx, host_id, &doc)?;
+    Ok((host_id, name, doc))
+}
+
+/// Stores a new host (validated document from [`build_host_doc`]) and relates it to `module`;
+/// returns its id. Audited (`create`) with its `host` and `host_relation` events.
+pub(crate) fn insert_host(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    schema: &ModelSchema,
+    doc: Map<String, Value>,
+    module: &ModuleInfo,
+) -> Result<i64, StoreError> {
+    check_cloud(tx, int_of(&doc, "bk_cloud_id"))?;
+    let (host_id, name, doc) = store_new_host(tx, ctx, schema, doc)?;
     let doc = wire_doc(&doc);
     audit_host(
         tx,
@@ -392,17 +422,64 @@ pub(crate) fn insert_host(
     Ok(host_id)
 }
 
+/// Bulk path of `cmdb gen-hosts` (benchmark data, not an API operation): creates each host of
+/// `hosts` (a create body, as add_host_to_business_idle takes it, and the modules it goes to)
+/// with the same validation, rows and keys as the add operations ([`build_host_doc`],
+/// [`store_new_host`]), and relates it to its modules. The relation invariants of 40-hosts §3
+/// are checked here too (modules exist, one business, one internal module or only normal ones:
+/// 1199006 `bk_module_id` otherwise). No audit records or events are written (like a data
+/// import, and like `associations::bulk_link`). Returns the new ids in input order.
+pub fn bulk_create(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    hosts: &[(Map<String, Value>, Vec<i64>)],
+) -> Result<Vec<i64>, StoreError> {
+    let schema = host_schema(tx)?;
+    let module_ids: Vec<i64> = hosts.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    let modules = load_modules(tx, &module_ids, true)?;
+    let mut clouds_checked: Vec<i64> = Vec::new();
+    let mut ids = Vec::with_capacity(hosts.len());
+    for (body, targets) in hosts {
+        let targets = unique_ids(targets);
+        let infos: Vec<&ModuleInfo> = targets.iter().filter_map(|m| modules.get(m)).collect();
+        let internal = infos.iter().filter(|m| m.dflt != 0).count();
+        let consistent = !infos.is_empty()
+            && infos.len() == targets.len()
+            && infos.iter().all(|m| m.biz_id == infos[0].biz_id)
+            && (internal == 0 || infos.len() == 1);
+        if !consistent {
+            return Err(DomainError::ParamsInvalid("bk_module_id".into()).into());
+        }
+        let doc = build_host_doc(&schema, body, true)?;
+        let cloud = int_of(&doc, "bk_cloud_id");
+        if !clouds_checked.contains(&cloud) {
+            check_cloud(tx, cloud)?;
+            clouds_checked.push(cloud);
+        }
+        let (host_id, _, _) = store_new_host(tx, ctx, &schema, doc)?;
+        for m in infos {
+            insert_relation_row(tx, &m.relation(host_id))?;
+        }
+        ids.push(host_id);
+    }
+    Ok(ids)
+}
+
 /// Applies an update body to a stored host (list fields parsed, attributes validated as for
 /// instances, `bk_cloud_id` and server keys ignored) and stores it with fresh keys. A host
-/// left without any inner address is refused (1199010).
+/// left without any inner address is refused (1199010). The attributes are those of the
+/// host's business ([`host_schema_in`]): its private attributes can be set on its hosts only.
+/// The caller has locked the host ([`get_doc_for_update`]), so its business cannot change
+/// underneath.
 pub(crate) fn update_host_doc(
     tx: &mut dyn Tx,
     ctx: &OpContext,
-    schema: &ModelSchema,
     host_id: i64,
     old: Map<String, Value>,
     body: &Map<String, Value>,
 ) -> Result<(), StoreError> {
+    let biz_id = host_biz(tx, host_id)?;
+    let schema = &*host_schema_in(tx, biz_id)?;
     let mut body = body.clone();
     for key in SERVER_KEYS {
         body.remove(*key);
@@ -642,12 +719,8 @@ pub(crate) fn relation_rows(rows: Vec<crate::Row>) -> Vec<Relation> {
         .collect()
 }
 
-/// Inserts one relation row and its `host_relation` create event.
-pub(crate) fn add_relation(
-    tx: &mut dyn Tx,
-    ctx: &OpContext,
-    r: &Relation,
-) -> Result<(), StoreError> {
+/// Inserts one relation row (no event: [`add_relation`] adds it; the bulk path writes none).
+fn insert_relation_row(tx: &mut dyn Tx, r: &Relation) -> Result<(), StoreError> {
     tx.execute_deferred(
         "INSERT INTO host_module (host_id, module_id, biz_id, set_id, dflt) VALUES (?, ?, ?, ?, ?)",
         &[
@@ -658,7 +731,16 @@ pub(crate) fn add_relation(
             SqlValue::Int(r.dflt),
         ],
         None,
-    )?;
+    )
+}
+
+/// Inserts one relation row and its `host_relation` create event.
+pub(crate) fn add_relation(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    r: &Relation,
+) -> Result<(), StoreError> {
+    insert_relation_row(tx, r)?;
     audit::event(
         tx,
         ctx,
@@ -747,16 +829,34 @@ pub(crate) struct Move {
 /// Applies moves: deletes the rows that go, inserts the rows that come (existing rows stay, so
 /// no duplicate (host, module) pair ever exists), one audit record per changed host (`action`:
 /// `assign_host`, `unassign_host` or `transfer_host_module`) and one `host_relation` event per
-/// changed row.
+/// changed row. A host that changes business first loses the values of the old business's
+/// private attributes ([`clear_private_attrs`]): every move between businesses comes through
+/// here, so none can skip it.
 pub(crate) fn apply_moves(
     tx: &mut dyn Tx,
     ctx: &OpContext,
     moves: &[Move],
     action: &'static str,
 ) -> Result<(), StoreError> {
+    let mut private: HashMap<i64, Vec<String>> = HashMap::new();
     for m in moves {
         debug_assert!(!m.new.is_empty());
         debug_assert!(m.new.iter().all(|r| r.biz_id == m.new[0].biz_id));
+        let (from, to) = (
+            m.old.first().map(|r| r.biz_id),
+            m.new.first().map(|r| r.biz_id),
+        );
+        if let (Some(from), Some(to)) = (from, to) {
+            if from != to {
+                let props = match private.entry(from) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(private_host_attrs(tx, from)?)
+                    }
+                };
+                clear_private_attrs(tx, ctx, m, from, props)?;
+            }
+        }
         let removed: Vec<&Relation> = m
             .old
             .iter()
@@ -804,6 +904,67 @@ pub(crate) fn apply_moves(
         )?;
     }
     Ok(())
+}
+
+/// The private host attributes of business `biz_id` (those defined for it alone).
+fn private_host_attrs(tx: &mut dyn Tx, biz_id: i64) -> Result<Vec<String>, StoreError> {
+    if biz_id == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(host_schema_in(tx, biz_id)?
+        .attrs
+        .iter()
+        .filter(|a| a.attr.bk_biz_id == biz_id)
+        .map(|a| a.attr.bk_property_id.clone())
+        .collect())
+}
+
+/// A host leaving business `from` loses its values of that business's private attributes
+/// (`props`): 40-hosts §7.3 and §7.6 ("business-private attributes cleared"; the same holds
+/// for every move between businesses, also out of the resource pool). They are removed from
+/// the document, which is stored, audited (`update`) and sent as a host update event like any
+/// other change; a host holding none of them is left untouched. The host is locked already.
+fn clear_private_attrs(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    m: &Move,
+    from: i64,
+    props: &[String],
+) -> Result<(), StoreError> {
+    if props.is_empty() {
+        return Ok(());
+    }
+    let Some(old) = get_doc_for_update(tx, "host", m.host_id)? else {
+        return Ok(());
+    };
+    let mut doc = old.clone();
+    let mut cleared = Map::new();
+    for p in props {
+        if doc.remove(p).is_some() {
+            cleared.insert(p.clone(), Value::Null);
+        }
+    }
+    if cleared.is_empty() {
+        return Ok(());
+    }
+    let schema = host_schema(tx)?;
+    stamp_updated(&schema, ctx, &mut doc);
+    rewrite_row(tx, ctx, &schema, m.host_id, &m.name, &doc)?;
+    let doc = wire_doc(&doc);
+    audit_host(
+        tx,
+        ctx,
+        HostAudit {
+            action: "update",
+            host_id: m.host_id,
+            biz_id: from,
+            name: &m.name,
+            pre: Some(wire_doc(&old)),
+            cur: Some(doc.clone()),
+            fields: Some(Value::Object(cleared)),
+        },
+    )?;
+    audit::event(tx, ctx, "host", EventType::Update, "host", m.host_id, &doc)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -927,7 +1088,7 @@ pub fn add_to_resource(
                     let Some(old) = get_doc_for_update(tx, "host", host_id)? else {
                         return Err(DomainError::IsInvalid("bk_host_id".into()).into());
                     };
-                    update_host_doc(tx, ctx, &schema, host_id, old, &body)
+                    update_host_doc(tx, ctx, host_id, old, &body)
                 })?;
                 match outcome {
                     Ok(()) => report.success.push(key.clone()),
@@ -1045,10 +1206,9 @@ pub fn update_hosts(
     ids: &[i64],
     body: &Map<String, Value>,
 ) -> Result<(), StoreError> {
-    let schema = host_schema(tx)?;
     for id in unique_ids(ids) {
         if let Some(old) = get_doc_for_update(tx, "host", id)? {
-            update_host_doc(tx, ctx, &schema, id, old, body)?;
+            update_host_doc(tx, ctx, id, old, body)?;
         }
     }
     Ok(())
@@ -1071,12 +1231,11 @@ pub fn batch_update(
     if items.iter().any(|(_, p)| p.contains_key("bk_cloud_id")) {
         return Err(DomainError::ParamsInvalid("bk_cloud_id".into()).into());
     }
-    let schema = host_schema(tx)?;
     for (id, properties) in items {
         let Some(old) = get_doc_for_update(tx, "host", *id)? else {
             return Err(DomainError::IsInvalid("bk_host_id".into()).into());
         };
-        update_host_doc(tx, ctx, &schema, *id, old, properties)?;
+        update_host_doc(tx, ctx, *id, old, properties)?;
     }
     Ok(())
 }
@@ -1118,9 +1277,7 @@ fn clone_host(
                  ORDER BY host_id",
                 &[ip.into(), SqlValue::Int(cloud)],
             )?;
-            rows.iter()
-                .filter_map(|r| r.first().and_then(SqlValue::as_i64))
-                .collect::<Vec<_>>()
+            first_ints(&rows)
         }
         (None, Some(id)) => vec![id],
         (None, None) => Vec::new(),
@@ -1168,7 +1325,8 @@ pub fn clone_property(
     if src == dst {
         return Ok(());
     }
-    let schema = host_schema(tx)?;
+    // Both hosts are in the business: its private attributes are copied too.
+    let schema = host_schema_in(tx, biz_id)?;
     let Some(src_doc) = super::instances::get_doc(tx, "host", src)? else {
         return Err(missing());
     };
@@ -1185,7 +1343,7 @@ pub fn clone_property(
             body.insert(prop.to_string(), v.clone());
         }
     }
-    update_host_doc(tx, ctx, &schema, dst, dst_doc, &body)
+    update_host_doc(tx, ctx, dst, dst_doc, &body)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -486,8 +486,7 @@ pub fn update(
     };
     if obj_id == "host" {
         // Hosts keep their list fields as arrays and their address keys in `host_ip`.
-        let schema = super::hosts::host_schema(tx)?;
-        return super::hosts::update_host_doc(tx, ctx, &schema, inst_id, old, body);
+        return super::hosts::update_host_doc(tx, ctx, inst_id, old, body);
     }
     let biz_id = old.get("bk_biz_id").and_then(loose_i64).unwrap_or(0);
     let Some(schema) = ModelSchema::load(tx, obj_id, biz_id)? else {
@@ -790,6 +789,71 @@ pub(crate) fn project(doc: Value, fields: Option<&[String]>) -> Value {
     }
 }
 
+/// A stored document (its JSON text) parsed only as far as `fields` need: the members not asked
+/// for are skipped without building values. Equal to `project(parse(text), fields)` for a
+/// non-empty `fields`, at a fraction of the cost when a list asks for a few of a document's
+/// dozens of members (a page of 500 hosts with six fields, say).
+pub(crate) fn parse_projected(
+    text: &str,
+    fields: &[String],
+) -> Result<Map<String, Value>, StoreError> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
+
+    /// A member name, borrowed from the text when it has no escapes.
+    struct Key<'de>(Cow<'de, str>);
+    impl<'de> serde::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a member name")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_string())))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
+        }
+    }
+    struct Projection<'f>(&'f [String]);
+    impl<'de> DeserializeSeed<'de> for Projection<'_> {
+        type Value = Map<String, Value>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Projection<'_> {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
+                match self.0.iter().find(|f| f.as_str() == key) {
+                    Some(f) => {
+                        out.insert(f.clone(), access.next_value::<Value>()?);
+                    }
+                    None => {
+                        access.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    Projection(fields)
+        .deserialize(&mut de)
+        .and_then(|m| de.end().map(|()| m))
+        .map_err(|e| StoreError::Corrupt(format!("stored JSON does not parse: {e}")))
+}
+
 /// A list of strings (`fields`); `null`/absent = none; a non-array is 1199000, a non-string
 /// element 1199006 naming `path`.
 pub(crate) fn string_list(
@@ -961,4 +1025,33 @@ pub fn search_inst(
         limit: page.limit_opt(),
     };
     run_query(tx, obj_id, &q, true, true, fields.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+    use super::{parse_projected, project};
+    use serde_json::{json, Value};
+
+    #[test]
+    fn projected_parse_equals_parse_then_project() {
+        let doc = json!({"a": 1, "b": [1, {"x": "y"}], "c\"q": "esc", "d": null, "e": "é\n",
+                         "f": {"g": [true, false]}, "h": 1.5});
+        let text = doc.to_string();
+        for fields in [
+            vec!["a"],
+            vec!["b", "f", "zz"],
+            vec!["c\"q", "e", "d", "h"],
+            vec!["missing"],
+        ] {
+            let fields: Vec<String> = fields.into_iter().map(String::from).collect();
+            let want = project(doc.clone(), Some(&fields));
+            let got = Value::Object(parse_projected(&text, &fields).unwrap());
+            assert_eq!(got, want, "{fields:?}");
+        }
+        assert!(parse_projected("{\"a\": 1", &["a".into()]).is_err());
+        assert!(parse_projected("{\"a\": 1} x", &["a".into()]).is_err());
+        assert!(parse_projected("[1]", &["a".into()]).is_err());
+    }
 }

@@ -14,6 +14,14 @@ pub(crate) fn scalar_i64(rows: &[Row]) -> Option<i64> {
         .and_then(SqlValue::as_i64)
 }
 
+/// The first column of every row as integers (rows whose first cell is not one are skipped):
+/// the shape of every "which ids" query.
+pub(crate) fn first_ints(rows: &[Row]) -> Vec<i64> {
+    rows.iter()
+        .filter_map(|r| r.first().and_then(SqlValue::as_i64))
+        .collect()
+}
+
 /// Decodes a JSON document column into a record.
 pub(crate) fn decode<T: DeserializeOwned>(cell: &SqlValue) -> Result<T, StoreError> {
     let value = cell.to_json()?;

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::common::TestApp;
-use crate::host_fixtures::{add_pool_hosts, assign, module_ids, pool_id, relations};
+use crate::host_fixtures::{add_pool_hosts, assign, host, module_ids, pool_id, relations};
 use crate::topo_fixtures::{create_biz, create_module, create_set, idle_pool};
 
 /// A business with one set and two normal modules: (biz, set, [m1, m2], [idle, fault, recycle]).
@@ -21,17 +21,58 @@ async fn biz_with_modules(app: &TestApp, name: &str) -> (i64, i64, Vec<i64>, Vec
     (biz, set, vec![m1, m2], internal)
 }
 
+/// What most transfer tests start from: a fresh server, business "b" of [`biz_with_modules`],
+/// and pool hosts (one per address) assigned to it and moved into its normal modules `into`
+/// (indexes into `m`; none: they stay in the idle module).
+struct Placed {
+    app: TestApp,
+    biz: i64,
+    set: i64,
+    m: Vec<i64>,
+    internal: Vec<i64>,
+    ids: Vec<i64>,
+}
+
+async fn placed(ips: &[&str], into: &[usize]) -> Placed {
+    let app = TestApp::spawn().await;
+    let (biz, set, m, internal) = biz_with_modules(&app, "b").await;
+    let ids = add_pool_hosts(&app, ips).await;
+    assign(&app, biz, &ids).await;
+    if !into.is_empty() {
+        let modules: Vec<i64> = into.iter().map(|i| m[*i]).collect();
+        app.esb_ok(
+            "transfer_host_module",
+            json!({"bk_biz_id": biz, "bk_host_id": ids, "bk_module_id": modules}),
+        )
+        .await;
+    }
+    Placed {
+        app,
+        biz,
+        set,
+        m,
+        internal,
+        ids,
+    }
+}
+
+/// Each call fails with its code.
+async fn expect_errors(app: &TestApp, calls: Vec<(&str, Value, i64)>) {
+    for (api, body, code) in calls {
+        app.esb_err(api, body, code).await;
+    }
+}
+
 #[tokio::test]
 async fn transfer_host_module_overwrites_or_appends() {
-    let app = TestApp::spawn().await;
-    let (biz, _, m, internal) = biz_with_modules(&app, "b").await;
-    let ids = add_pool_hosts(&app, &["10.0.0.1", "10.0.0.2"]).await;
-    assign(&app, biz, &ids).await;
-    app.esb_ok(
-        "transfer_host_module",
-        json!({"bk_biz_id": biz, "bk_host_id": ids, "bk_module_id": [m[0]], "is_increment": false}),
-    )
-    .await;
+    let Placed {
+        app,
+        biz,
+        m,
+        internal,
+        ids,
+        ..
+    } = placed(&["10.0.0.1", "10.0.0.2"], &[0]).await;
     let rows = relations(&app, &ids).await;
     assert_eq!(module_ids(&rows, ids[0]), vec![m[0]]);
     // Append keeps m1 and adds m2.
@@ -51,67 +92,41 @@ async fn transfer_host_module_overwrites_or_appends() {
     assert_eq!(module_ids(&relations(&app, &ids).await, ids[0]), vec![m[1]]);
     // Errors.
     let t = |hosts: Value, modules: Value| json!({"bk_biz_id": biz, "bk_host_id": hosts, "bk_module_id": modules});
-    app.esb_err("transfer_host_module", t(json!(ids), json!([])), 1199010)
-        .await;
-    app.esb_err(
-        "transfer_host_module",
-        t(json!(ids), json!([internal[0]])),
-        1101080,
-    )
-    .await;
-    app.esb_err(
-        "transfer_host_module",
-        t(json!(ids), json!([99999])),
-        1101080,
-    )
-    .await;
-    app.esb_err(
-        "transfer_host_module",
-        t(json!([99999]), json!([m[0]])),
-        1199011,
-    )
-    .await;
     let other = add_pool_hosts(&app, &["10.0.0.3"]).await;
-    app.esb_err(
-        "transfer_host_module",
-        t(json!(other), json!([m[0]])),
-        1113002,
-    )
-    .await;
-    app.esb_err(
-        "transfer_host_module",
-        json!({"bk_biz_id": 99999, "bk_host_id": ids, "bk_module_id": [m[0]]}),
-        1113006,
-    )
-    .await;
     let many: Vec<i64> = (1..=501).collect();
-    app.esb_err(
-        "transfer_host_module",
-        t(json!(many), json!([m[0]])),
-        1199035,
-    )
-    .await;
-    // A module of another business.
     let (_, _, m_other, _) = biz_with_modules(&app, "c").await;
-    app.esb_err(
-        "transfer_host_module",
-        t(json!(ids), json!([m_other[0]])),
-        1101080,
+    let api = "transfer_host_module";
+    expect_errors(
+        &app,
+        vec![
+            (api, t(json!(ids), json!([])), 1199010),
+            (api, t(json!(ids), json!([internal[0]])), 1101080),
+            (api, t(json!(ids), json!([99999])), 1101080),
+            (api, t(json!([99999]), json!([m[0]])), 1199011),
+            (api, t(json!(other), json!([m[0]])), 1113002),
+            (
+                api,
+                json!({"bk_biz_id": 99999, "bk_host_id": ids, "bk_module_id": [m[0]]}),
+                1113006,
+            ),
+            (api, t(json!(many), json!([m[0]])), 1199035),
+            // A module of another business.
+            (api, t(json!(ids), json!([m_other[0]])), 1101080),
+        ],
     )
     .await;
 }
 
 #[tokio::test]
 async fn transfers_to_internal_modules_replace_every_relation() {
-    let app = TestApp::spawn().await;
-    let (biz, _, m, internal) = biz_with_modules(&app, "b").await;
-    let ids = add_pool_hosts(&app, &["10.0.0.1"]).await;
-    assign(&app, biz, &ids).await;
-    app.esb_ok(
-        "transfer_host_module",
-        json!({"bk_biz_id": biz, "bk_host_id": ids, "bk_module_id": m}),
-    )
-    .await;
+    let Placed {
+        app,
+        biz,
+        m,
+        internal,
+        ids,
+        ..
+    } = placed(&["10.0.0.1"], &[0, 1]).await;
     for (api, module) in [
         ("transfer_host_to_faultmodule", internal[1]),
         ("transfer_host_to_recyclemodule", internal[2]),
@@ -153,12 +168,11 @@ async fn transfers_to_internal_modules_replace_every_relation() {
 
 #[tokio::test]
 async fn hosts_leave_a_business_only_through_internal_modules() {
-    let app = TestApp::spawn().await;
+    let Placed {
+        app, biz, m, ids, ..
+    } = placed(&["10.0.0.1", "10.0.0.2"], &[]).await;
     let pool = pool_id(&app).await;
     let (_, pool_internal) = idle_pool(&app, pool).await;
-    let (biz, _, m, _) = biz_with_modules(&app, "b").await;
-    let ids = add_pool_hosts(&app, &["10.0.0.1", "10.0.0.2"]).await;
-    assign(&app, biz, &ids).await;
     app.esb_ok(
         "transfer_host_module",
         json!({"bk_biz_id": biz, "bk_host_id": [ids[0]], "bk_module_id": [m[0]]}),
@@ -172,55 +186,56 @@ async fn hosts_leave_a_business_only_through_internal_modules() {
         )
         .await;
     assert!(env["message"].as_str().expect("msg").contains("10.0.0.1"));
-    app.esb_err(
-        "transfer_host_to_resourcemodule",
-        json!({"bk_biz_id": 0, "bk_host_id": ids}),
-        1110051,
+    expect_errors(
+        &app,
+        vec![
+            (
+                "transfer_host_to_resourcemodule",
+                json!({"bk_biz_id": 0, "bk_host_id": ids}),
+                1110051,
+            ),
+            (
+                "transfer_host_to_resourcemodule",
+                json!({"bk_biz_id": pool, "bk_host_id": ids}),
+                1110052,
+            ),
+        ],
     )
     .await;
-    app.esb_err(
-        "transfer_host_to_resourcemodule",
-        json!({"bk_biz_id": pool, "bk_host_id": ids}),
-        1110052,
-    )
-    .await;
-    app.esb_ok(
-        "transfer_host_to_resourcemodule",
+    for body in [
         json!({"bk_biz_id": biz, "bk_host_id": []}),
-    )
-    .await;
-    app.esb_ok(
-        "transfer_host_to_resourcemodule",
         json!({"bk_biz_id": biz, "bk_host_id": [ids[1]]}),
-    )
-    .await;
+    ] {
+        app.esb_ok("transfer_host_to_resourcemodule", body).await;
+    }
     let rows = relations(&app, &[ids[1]]).await;
     assert_eq!(rows[0]["bk_biz_id"], json!(pool));
     assert_eq!(rows[0]["bk_module_id"], json!(pool_internal[0]));
     // Assign back; errors of the assignment.
-    app.esb_err(
-        "transfer_resourcehost_to_idlemodule",
-        json!({"bk_biz_id": 0, "bk_host_id": [ids[1]]}),
-        1110053,
+    let api = "transfer_resourcehost_to_idlemodule";
+    expect_errors(
+        &app,
+        vec![
+            (
+                api,
+                json!({"bk_biz_id": 0, "bk_host_id": [ids[1]]}),
+                1110053,
+            ),
+            (
+                api,
+                json!({"bk_biz_id": 99999, "bk_host_id": [ids[1]]}),
+                1199019,
+            ),
+            (
+                api,
+                json!({"bk_biz_id": biz, "bk_host_id": [ids[0]]}),
+                1110056,
+            ),
+        ],
     )
     .await;
-    app.esb_err(
-        "transfer_resourcehost_to_idlemodule",
-        json!({"bk_biz_id": 99999, "bk_host_id": [ids[1]]}),
-        1199019,
-    )
-    .await;
-    app.esb_err(
-        "transfer_resourcehost_to_idlemodule",
-        json!({"bk_biz_id": biz, "bk_host_id": [ids[0]]}),
-        1110056,
-    )
-    .await;
-    app.esb_ok(
-        "transfer_resourcehost_to_idlemodule",
-        json!({"bk_biz_id": pool, "bk_host_id": [ids[1]]}),
-    )
-    .await;
+    app.esb_ok(api, json!({"bk_biz_id": pool, "bk_host_id": [ids[1]]}))
+        .await;
     app.v3_ok(
         Method::POST,
         "/api/v3/hosts/modules/resource/idle",
@@ -237,7 +252,7 @@ async fn hosts_leave_a_business_only_through_internal_modules() {
     .await;
     let free = add_pool_hosts(&app, &["10.0.0.3"]).await;
     app.esb_err(
-        "transfer_resourcehost_to_idlemodule",
+        api,
         json!({"bk_biz_id": other, "bk_host_id": free}),
         1110031,
     )
@@ -246,55 +261,44 @@ async fn hosts_leave_a_business_only_through_internal_modules() {
 
 #[tokio::test]
 async fn across_businesses_and_set_hosts_to_idle() {
-    let app = TestApp::spawn().await;
-    let (a, set_a, ma, ia) = biz_with_modules(&app, "a").await;
-    let (b, _, mb, ib) = biz_with_modules(&app, "b").await;
-    let ids = add_pool_hosts(&app, &["10.0.0.1", "10.0.0.2", "10.0.0.3"]).await;
-    assign(&app, a, &ids).await;
+    let Placed {
+        app,
+        biz: a,
+        set: set_a,
+        m: ma,
+        internal: ia,
+        ids,
+    } = placed(&["10.0.0.1", "10.0.0.2", "10.0.0.3"], &[]).await;
+    let (b, _, mb, ib) = biz_with_modules(&app, "c").await;
+    let across = |hosts: Value, dst: i64, module: i64| json!({"src_bk_biz_id": a, "dst_bk_biz_id": dst, "bk_host_id": hosts, "bk_module_id": module});
     app.esb_ok(
         "transfer_host_across_biz",
-        json!({"src_bk_biz_id": a, "dst_bk_biz_id": b, "bk_host_id": [ids[0]], "bk_module_id": ib[1]}),
+        across(json!([ids[0]]), b, ib[1]),
     )
     .await;
     assert_eq!(
         module_ids(&relations(&app, &ids).await, ids[0]),
         vec![ib[1]]
     );
-    app.esb_err(
-        "transfer_host_across_biz",
-        json!({"src_bk_biz_id": a, "dst_bk_biz_id": b, "bk_host_id": [ids[1]], "bk_module_id": mb[0]}),
-        1199006,
-    )
-    .await;
-    app.esb_err(
-        "transfer_host_across_biz",
-        json!({"src_bk_biz_id": a, "dst_bk_biz_id": b, "bk_host_id": [ids[0]], "bk_module_id": ib[0]}),
-        1110056,
-    )
-    .await;
-    app.esb_err(
-        "transfer_host_across_biz",
-        json!({"src_bk_biz_id": a, "dst_bk_biz_id": b, "bk_host_id": [], "bk_module_id": ib[0]}),
-        1199010,
-    )
-    .await;
-    app.esb_err(
-        "transfer_host_across_biz",
-        json!({"src_bk_biz_id": a, "dst_bk_biz_id": 99999, "bk_host_id": [ids[1]], "bk_module_id": ib[0]}),
-        1113006,
+    let api = "transfer_host_across_biz";
+    expect_errors(
+        &app,
+        vec![
+            (api, across(json!([ids[1]]), b, mb[0]), 1199006),
+            (api, across(json!([ids[0]]), b, ib[0]), 1110056),
+            (api, across(json!([]), b, ib[0]), 1199010),
+            (api, across(json!([ids[1]]), 99999, ib[0]), 1113006),
+        ],
     )
     .await;
     // ids[1] in m1+m2, ids[2] in m1 only; move set hosts of m1 to idle.
-    app.esb_ok(
-        "transfer_host_module",
-        json!({"bk_biz_id": a, "bk_host_id": [ids[1]], "bk_module_id": ma}),
-    )
-    .await;
-    app.esb_ok(
-        "transfer_host_module",
-        json!({"bk_biz_id": a, "bk_host_id": [ids[2]], "bk_module_id": [ma[0]]}),
-    )
-    .await;
+    for (host, modules) in [(ids[1], ma.clone()), (ids[2], vec![ma[0]])] {
+        app.esb_ok(
+            "transfer_host_module",
+            json!({"bk_biz_id": a, "bk_host_id": [host], "bk_module_id": modules}),
+        )
+        .await;
+    }
     app.esb_ok(
         "transfer_sethost_to_idle_module",
         json!({"bk_biz_id": a, "bk_set_id": set_a, "bk_module_id": ma[0]}),
@@ -313,47 +317,149 @@ async fn across_businesses_and_set_hosts_to_idle() {
         module_ids(&relations(&app, &ids).await, ids[1]),
         vec![ia[0]]
     );
-    app.esb_err(
-        "transfer_sethost_to_idle_module",
-        json!({"bk_biz_id": a, "bk_set_id": 0, "bk_module_id": 0}),
-        1199010,
-    )
-    .await;
-    app.esb_err(
-        "transfer_sethost_to_idle_module",
-        json!({"bk_biz_id": 0, "bk_set_id": set_a}),
-        1199010,
+    let api = "transfer_sethost_to_idle_module";
+    expect_errors(
+        &app,
+        vec![
+            (
+                api,
+                json!({"bk_biz_id": a, "bk_set_id": 0, "bk_module_id": 0}),
+                1199010,
+            ),
+            (api, json!({"bk_biz_id": 0, "bk_set_id": set_a}), 1199010),
+        ],
     )
     .await;
 }
 
+/// 40-hosts §7.3 and §7.6: a host leaving a business loses the values of that business's
+/// private attributes (the same for a host leaving the resource pool); its global attributes
+/// stay, and so do private values of a host that moves inside its business. While a host is in
+/// a business, that business's private attributes are set like any other.
+#[tokio::test]
+async fn leaving_a_business_clears_its_private_host_attributes() {
+    let Placed {
+        app,
+        biz: a,
+        internal: ia,
+        ids,
+        ..
+    } = placed(&["10.0.0.1", "10.0.0.2"], &[]).await;
+    let pool = pool_id(&app).await;
+    let (b, _, _, ib) = biz_with_modules(&app, "c").await;
+    let attr = |id: &str| {
+        json!({"bk_obj_id": "host", "bk_property_id": id, "bk_property_name": id,
+               "bk_property_type": "singlechar", "editable": true})
+    };
+    app.esb_ok("create_object_attribute", attr("g_note")).await;
+    app.v3_ok(
+        Method::POST,
+        &format!("/api/v3/create/objectattr/biz/{a}"),
+        attr("a_rack"),
+    )
+    .await;
+    for (biz, id) in [(b, "b_slot"), (pool, "p_shelf")] {
+        let mut body = attr(id);
+        body["bk_biz_id"] = json!(biz);
+        app.esb_ok("create_object_attribute", body).await;
+    }
+    // In business a: a's private attribute takes a value, b's is no attribute of this host.
+    let both = format!("{},{}", ids[0], ids[1]);
+    app.esb_ok(
+        "update_host",
+        json!({"bk_host_id": both, "g_note": "n", "a_rack": "r1", "b_slot": "s1"}),
+    )
+    .await;
+    let h = host(&app, ids[0]).await;
+    assert_eq!(
+        (&h["g_note"], &h["a_rack"]),
+        (&json!("n"), &json!("r1")),
+        "{h}"
+    );
+    assert!(h.get("b_slot").is_none(), "{h}");
+    // Moving inside a keeps it; moving to b clears it (and only it).
+    app.esb_ok(
+        "transfer_host_to_faultmodule",
+        json!({"bk_biz_id": a, "bk_host_id": ids}),
+    )
+    .await;
+    assert_eq!(host(&app, ids[0]).await["a_rack"], json!("r1"));
+    app.esb_ok(
+        "transfer_host_across_biz",
+        json!({"src_bk_biz_id": a, "dst_bk_biz_id": b, "bk_host_id": [ids[0]], "bk_module_id": ib[0]}),
+    )
+    .await;
+    let h = host(&app, ids[0]).await;
+    assert!(h.get("a_rack").is_none(), "{h}");
+    assert_eq!(h["g_note"], json!("n"));
+    assert_eq!(host(&app, ids[1]).await["a_rack"], json!("r1"));
+    // b's attribute now applies; back to the pool clears it.
+    app.esb_ok(
+        "batch_update_host",
+        json!({"update": [{"bk_host_id": ids[0], "properties": {"b_slot": "s1"}}]}),
+    )
+    .await;
+    assert_eq!(host(&app, ids[0]).await["b_slot"], json!("s1"));
+    app.esb_ok(
+        "transfer_host_to_resourcemodule",
+        json!({"bk_biz_id": b, "bk_host_id": [ids[0]]}),
+    )
+    .await;
+    let h = host(&app, ids[0]).await;
+    assert!(h.get("b_slot").is_none(), "{h}");
+    // The pool's own attribute, cleared when the host is assigned to a business.
+    app.esb_ok(
+        "update_host",
+        json!({"bk_host_id": ids[0].to_string(), "p_shelf": "top"}),
+    )
+    .await;
+    assert_eq!(host(&app, ids[0]).await["p_shelf"], json!("top"));
+    app.esb_ok(
+        "transfer_resourcehost_to_idlemodule",
+        json!({"bk_biz_id": a, "bk_host_id": [ids[0]]}),
+    )
+    .await;
+    let h = host(&app, ids[0]).await;
+    assert!(
+        h.get("p_shelf").is_none() && h.get("a_rack").is_none(),
+        "{h}"
+    );
+    assert_eq!(h["g_note"], json!("n"));
+    assert_eq!(
+        module_ids(&relations(&app, &ids).await, ids[0]),
+        vec![ia[0]]
+    );
+}
+
 #[tokio::test]
 async fn topology_deletion_sees_hosts() {
-    let app = TestApp::spawn().await;
-    let (biz, set, m, _) = biz_with_modules(&app, "b").await;
-    let ids = add_pool_hosts(&app, &["10.0.0.1"]).await;
-    assign(&app, biz, &ids).await;
-    app.esb_ok(
-        "transfer_host_module",
-        json!({"bk_biz_id": biz, "bk_host_id": ids, "bk_module_id": [m[0]]}),
-    )
-    .await;
-    app.esb_err(
-        "delete_module",
-        json!({"bk_biz_id": biz, "bk_set_id": set, "bk_module_id": m[0]}),
-        1101030,
-    )
-    .await;
-    app.esb_err(
-        "delete_set",
-        json!({"bk_biz_id": biz, "bk_set_id": set}),
-        1101030,
-    )
-    .await;
-    app.esb_err(
-        "update_business_enable_status",
-        json!({"bk_biz_id": biz, "flag": "disabled"}),
-        1101087,
+    let Placed {
+        app,
+        biz,
+        set,
+        m,
+        ids,
+        ..
+    } = placed(&["10.0.0.1"], &[0]).await;
+    expect_errors(
+        &app,
+        vec![
+            (
+                "delete_module",
+                json!({"bk_biz_id": biz, "bk_set_id": set, "bk_module_id": m[0]}),
+                1101030,
+            ),
+            (
+                "delete_set",
+                json!({"bk_biz_id": biz, "bk_set_id": set}),
+                1101030,
+            ),
+            (
+                "update_business_enable_status",
+                json!({"bk_biz_id": biz, "flag": "disabled"}),
+                1101087,
+            ),
+        ],
     )
     .await;
     // m2 is empty and can go.
