@@ -55,6 +55,28 @@ async fn list_biz_hosts_filters_by_topology_and_attributes() {
     assert_eq!(all["info"][0]["bk_host_innerip"], json!("10.0.0.1"));
     let in_m1 = list_biz(&app, biz, json!({"bk_module_ids": [m[0]]})).await;
     assert_eq!(host_ids(&in_m1), vec![ids[0], ids[1]]);
+    // A host in two of the modules is one host: in the count and on the pages.
+    let second = list_biz(
+        &app,
+        biz,
+        json!({"bk_module_ids": [m[0], m[1]], "page": {"start": 1, "limit": 1}}),
+    )
+    .await;
+    assert_eq!(
+        (&second["count"], host_ids(&second)),
+        (&json!(2), vec![ids[1]])
+    );
+    // Projected pages keep the wire form of list fields; unknown fields are left out.
+    let projected = list_biz(
+        &app,
+        biz,
+        json!({"bk_module_ids": [m[0]], "fields": ["bk_host_innerip", "bk_host_id", "nope"]}),
+    )
+    .await;
+    assert_eq!(
+        projected["info"][0],
+        json!({"bk_host_id": ids[0], "bk_host_innerip": "10.0.0.1"})
+    );
     let in_s2 = list_biz(&app, biz, json!({"bk_set_ids": [sets[1]]})).await;
     assert_eq!(host_ids(&in_s2), vec![ids[2]]);
     let cond = list_biz(
