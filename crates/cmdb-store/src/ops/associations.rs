@@ -926,25 +926,9 @@ fn select_links(
         b.push(", ");
     }
     b.push("id");
-    page_sql(&mut b, start, limit);
+    b.page(start, limit);
     let rows = tx.query(&format!("SELECT {COLUMNS}{}", b.sql), &b.params)?;
     Ok(rows.iter().map(record).collect())
-}
-
-fn page_sql(b: &mut SqlBuilder, start: u64, limit: Option<u64>) {
-    let clamp = |v: u64| SqlValue::Int(i64::try_from(v).unwrap_or(i64::MAX));
-    match limit {
-        Some(l) => {
-            b.push(" LIMIT ").bind(clamp(l));
-        }
-        None if start > 0 => {
-            b.push(" LIMIT ").bind(SqlValue::Int(i64::MAX));
-        }
-        None => {}
-    }
-    if start > 0 {
-        b.push(" OFFSET ").bind(clamp(start));
-    }
 }
 
 /// ` FROM instance_association WHERE (obj_id = ? OR asst_obj_id = ?) AND (<filter>)`.
@@ -1107,7 +1091,7 @@ pub fn related(
         b.push(", ");
     }
     b.push("id");
-    page_sql(&mut b, page.start, page.limit_opt());
+    b.page(page.start, page.limit_opt());
     let recs: Vec<Value> = tx.query(&b.sql, &b.params)?.iter().map(record).collect();
     Ok(project(recs, Some(fields)))
 }
@@ -1296,7 +1280,7 @@ pub fn base_info(
         "SELECT DISTINCT {other}, i.inst_name{sql_from} ORDER BY {other}"
     ));
     b.params.extend(params);
-    page_sql(&mut b, start, Some(limit));
+    b.page(start, Some(limit));
     let info: Vec<Value> = tx
         .query(&b.sql, &b.params)?
         .iter()

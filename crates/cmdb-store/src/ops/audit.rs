@@ -511,7 +511,7 @@ pub fn list(tx: &mut dyn Tx, body: &Map<String, Value>) -> Result<Value, StoreEr
     select_params.push(SqlValue::Int(page.limit as i64));
     select_params.push(SqlValue::Int(page.start as i64));
     let rows = tx.query(
-        &format!("{AUDIT_COLUMNS}{filter} ORDER BY {order} LIMIT ? OFFSET ?"),
+        &format!("{AUDIT_COLUMNS}{filter} ORDER BY {order} LIMIT CAST(? AS BIGINT) OFFSET CAST(? AS BIGINT)"),
         &select_params,
     )?;
     let info = rows

@@ -95,7 +95,7 @@ pub fn after(
     let mut sql = format!("{COLUMNS} WHERE resource = ? AND seq > ?");
     let mut params = vec![SqlValue::Text(f.resource.clone()), SqlValue::Int(seq)];
     push_filter(&mut sql, &mut params, f);
-    sql.push_str(" ORDER BY seq LIMIT ?");
+    sql.push_str(" ORDER BY seq LIMIT CAST(? AS BIGINT)");
     params.push(SqlValue::Int(limit as i64));
     let found = rows_to_events(tx.query(&sql, &params)?)?;
     if !found.is_empty() {
@@ -142,7 +142,7 @@ pub fn latest(tx: &mut dyn Tx, resource: &str) -> Result<Option<ChainEvent>, Sto
 /// them. Returns how many went. One small transaction per call: writers are never held up.
 pub fn prune_events(tx: &mut dyn Tx, before_ms: i64, batch: usize) -> Result<usize, StoreError> {
     let oldest = tx.query(
-        "SELECT seq, created_at FROM change_event ORDER BY seq LIMIT ?",
+        "SELECT seq, created_at FROM change_event ORDER BY seq LIMIT CAST(? AS BIGINT)",
         &[SqlValue::Int(batch as i64)],
     )?;
     let mut through = None;
@@ -176,7 +176,7 @@ pub fn prune_events(tx: &mut dyn Tx, before_ms: i64, batch: usize) -> Result<usi
 pub fn prune_audit(tx: &mut dyn Tx, before_ms: i64, batch: usize) -> Result<usize, StoreError> {
     let gone = tx.execute(
         "DELETE FROM audit_log WHERE id IN \
-         (SELECT id FROM audit_log WHERE operation_time < ? ORDER BY id LIMIT ?)",
+         (SELECT id FROM audit_log WHERE operation_time < ? ORDER BY id LIMIT CAST(? AS BIGINT))",
         &[SqlValue::Int(before_ms), SqlValue::Int(batch as i64)],
     )?;
     Ok(gone as usize)

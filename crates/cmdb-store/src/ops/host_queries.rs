@@ -35,11 +35,7 @@ const MAX_PAGE: u64 = 1000;
 /// Largest page of the newer topology host reads.
 const MAX_TOPO_PAGE: u64 = 500;
 
-/// `LIMIT` and `OFFSET` of a paged statement, both bound as parameters. Not bare `LIMIT ?`:
-/// SQLite (3.50) reads a bare bound LIMIT while planning and then re-prepares the statement on
-/// every execution, which took 12 % of the server's CPU when counting the hosts of every
-/// business. Inside a CAST the value is an expression to the planner and one prepared
-/// statement serves every page (PostgreSQL takes the same text).
+/// `LIMIT` and `OFFSET` of a paged statement, both bound (see [`crate::sql::BOUND_COUNT`]).
 const PAGE_SQL: &str = "LIMIT CAST(? AS BIGINT) OFFSET CAST(? AS BIGINT)";
 
 /// How one host list pages and projects.

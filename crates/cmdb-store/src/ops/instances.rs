@@ -748,16 +748,7 @@ pub(crate) fn run_query(
             b.push(", ");
         }
         b.push("inst_id");
-        if let Some(limit) = q.limit {
-            b.push(" LIMIT ")
-                .bind(SqlValue::Int(limit.min(i64::MAX as u64) as i64));
-        } else if q.start > 0 {
-            b.push(" LIMIT ").bind(SqlValue::Int(i64::MAX));
-        }
-        if q.start > 0 {
-            b.push(" OFFSET ")
-                .bind(SqlValue::Int(q.start.min(i64::MAX as u64) as i64));
-        }
+        b.page(q.start, q.limit);
         let rows = tx.query(&format!("SELECT data{}", b.sql), &b.params)?;
         for row in rows {
             let Some(cell) = row.into_iter().next() else {

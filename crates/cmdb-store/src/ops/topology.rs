@@ -770,14 +770,7 @@ pub fn brief_node_relation(
         push_not_idle_set(tx, &mut b)?;
     }
     b.push(" ORDER BY inst_id");
-    if let Some(limit) = page.limit_opt() {
-        b.push(" LIMIT ")
-            .bind(SqlValue::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
-    }
-    if page.start > 0 {
-        b.push(" OFFSET ")
-            .bind(SqlValue::Int(i64::try_from(page.start).unwrap_or(i64::MAX)));
-    }
+    b.page(page.start, page.limit_opt());
     Ok(tx
         .query(&b.sql, &b.params)?
         .iter()
