@@ -9,16 +9,24 @@ count_object_instances). Latency: from the moment a writer got its acknowledgeme
 the consumer's long poll returned the event (negative when the consumer was faster than the
 writer's answer), and from the write's send to the event.
 
-usage: watch.py AUTH SECONDS WRITERS URL [URL...]"""
+The writers run in their own processes (PROCS of them, threads inside) and the consumer alone in
+this one: with all of them in one interpreter, the consumer's thread waited for the GIL behind 32
+writer threads, and that wait (5 ms switch interval, many times over) was measured as latency.
+RATE (writes per second over all writers, 0 = as fast as they can) paces the writers: latency
+measured on a saturated 2-core machine is mostly time spent waiting for a CPU.
+
+usage: watch.py AUTH SECONDS WRITERS RATE URL [URL...]"""
 import http.client
 import json
+import multiprocessing
 import sys
 import threading
 import time
 import urllib.parse
 
-AUTH, SECONDS, WRITERS, URLS = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-creds = json.loads(AUTH)
+AUTH, SECONDS, WRITERS, RATE, URLS = (sys.argv[1], float(sys.argv[2]), int(sys.argv[3]),
+                                      float(sys.argv[4]), sys.argv[5:])
+PROCS = min(WRITERS, 8)
 
 
 class Client:
@@ -41,16 +49,21 @@ setup.esb("create_inst", {"bk_obj_id": "bw", "bk_inst_name": f"start-{time.time(
 start = setup.esb("resource_watch", {"bk_resource": "object_instance", "bk_filter": {"bk_sub_resource": "bw"}})
 cursor = start["data"]["bk_events"][0]["bk_cursor"]
 
-acked = {}  # (inst_id, kind) -> (sent, acked)
-lock = threading.Lock()
 stop_at = time.time() + SECONDS
-failures = []
 
 
-def writer(n):
+def writer(n, out, failures):
+    """One client: create, then update, until stop_at; pairs spaced 2 * WRITERS / RATE apart."""
     c = Client(URLS[n % len(URLS)])
+    pace = 2 * WRITERS / RATE if RATE > 0 else 0
+    next_at = time.time() + (n * pace / WRITERS if pace else 0)
     i = 0
     while time.time() < stop_at:
+        if pace:
+            delay = next_at - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            next_at += pace
         i += 1
         sent = time.time()
         env = c.esb("create_inst", {"bk_obj_id": "bw", "bk_inst_name": f"w{n}-{i}-{sent}"})
@@ -58,15 +71,25 @@ def writer(n):
             failures.append(env)
             continue
         iid = env["data"]["bk_inst_id"]
-        with lock:
-            acked[(iid, "create")] = (sent, time.time())
+        out.append((iid, "create", sent, time.time()))
         sent = time.time()
         env = c.esb("update_inst", {"bk_obj_id": "bw", "bk_inst_id": iid, "bk_inst_name": f"w{n}-{i}-u"})
         if not env.get("result"):
             failures.append(env)
             continue
-        with lock:
-            acked[(iid, "update")] = (sent, time.time())
+        out.append((iid, "update", sent, time.time()))
+
+
+def writer_process(first, results):
+    """Writers first, first + PROCS, ... as threads of one process; sends back what they saw."""
+    out, failures = [], []
+    threads = [threading.Thread(target=writer, args=(n, out, failures))
+               for n in range(first, WRITERS, PROCS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.put((out, failures))
 
 
 seen = []  # (inst_id, kind, received)
@@ -91,13 +114,22 @@ def consumer():
             return
 
 
+# Writer processes first: forking while the consumer thread runs could copy a held lock.
+ctx = multiprocessing.get_context("fork")
+results = ctx.Queue()
+procs = [ctx.Process(target=writer_process, args=(p, results)) for p in range(PROCS)]
+for p in procs:
+    p.start()
 ct = threading.Thread(target=consumer)
 ct.start()
-threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
+acked = {}  # (inst_id, kind) -> (sent, acked)
+failures = []
+for _ in procs:
+    out, failed = results.get()
+    acked.update({(iid, kind): (sent, ack) for iid, kind, sent, ack in out})
+    failures.extend(failed)
+for p in procs:
+    p.join()
 # A last write through the last server: once the consumer sees it, it has seen everything before.
 probe = Client(URLS[-1]).esb("create_inst", {"bk_obj_id": "bw", "bk_inst_name": f"probe-{time.time()}"})
 probe_id[0] = probe["data"]["bk_inst_id"]
@@ -119,7 +151,8 @@ lat_ack = sorted((r - acked[(i, k)][1]) * 1000 for i, k, r in seen if (i, k) in 
 lat_sent = sorted((r - acked[(i, k)][0]) * 1000 for i, k, r in seen if (i, k) in acked)
 pick = lambda s, q: s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
 print(f"  writes acknowledged: {len(acked)} ({sum(1 for k in acked if k[1]=='create')} creates) "
-      f"in {SECONDS:.0f}s over {len(URLS)} server(s), {WRITERS} writers; failed answers: {len(failures)}")
+      f"in {SECONDS:.0f}s over {len(URLS)} server(s), {WRITERS} writers "
+      f"({'paced at %.0f/s' % RATE if RATE > 0 else 'unpaced'}); failed answers: {len(failures)}")
 print(f"  events seen: {len(seen)}  duplicates: {dupes}  acknowledged but missing: {len(missing)}  "
       f"update before its create: {order_bad}")
 print(f"  instances stored: {stored} = 1 start marker + creates seen: {sum(1 for k in got if k[1]=='create')} "
