@@ -58,6 +58,9 @@
 //!   failure discards the connection.
 //! * Migrations run under a transaction-scoped advisory lock, so several processes starting at
 //!   once on an empty database migrate it exactly once.
+//! * Change events: writers put them in an outbox at commit, unnumbered and without a lock; a
+//!   sequencer thread per process, one at a time across processes, numbers the committed ones
+//!   (`sequencer.rs`), so event-writing commits run in parallel.
 //!
 //! The database must use the UTF8 encoding (checked at connect). Case-insensitive matching
 //! (`lower()`, `~*`) follows the database's `LC_CTYPE`: with `C` it folds ASCII only, so create
@@ -66,6 +69,7 @@
 mod exec;
 mod ids;
 mod pool;
+mod sequencer;
 pub mod testing;
 mod tx;
 mod values;
@@ -86,6 +90,7 @@ pub use testing::{create_test_database, TestDatabase};
 use crate::exec::{Executor, Reply, Runner};
 use crate::ids::Sequences;
 use crate::pool::Pool;
+use crate::sequencer::Sequencer;
 use crate::tx::{Carry, Conn, PgTx, BEGIN_READ, BEGIN_WRITE, LOCK_MIGRATE, LOCK_NAMESPACE};
 
 pub(crate) type JobResult = Result<Box<dyn Any + Send>, StoreError>;
@@ -115,7 +120,9 @@ pub struct PgDb {
     exec: Arc<Executor<PgRunner>>,
     acquire_timeout: Duration,
     closed: AtomicBool,
-    commits: CommitSignal,
+    commits: Arc<CommitSignal>,
+    /// Numbers the events this process's writers leave in the outbox (see `sequencer.rs`).
+    sequencer: Arc<Sequencer>,
 }
 
 impl PgDb {
@@ -138,6 +145,12 @@ impl PgDb {
         tokio::task::spawn_blocking(move || open(&p, &s))
             .await
             .map_err(|e| StoreError::Backend(format!("migration task failed: {e}")))??;
+        let commits = Arc::new(CommitSignal::default());
+        let sequencer = Arc::new(Sequencer::start(
+            pool.clone(),
+            sequences.clone(),
+            commits.clone(),
+        )?);
         let runner = PgRunner {
             pool: pool.clone(),
             sequences,
@@ -152,7 +165,8 @@ impl PgDb {
             )),
             acquire_timeout: options.acquire_timeout,
             closed: AtomicBool::new(false),
-            commits: CommitSignal::default(),
+            commits,
+            sequencer,
         })
     }
 
@@ -391,7 +405,14 @@ fn run_job(
 #[async_trait]
 impl Database for PgDb {
     async fn write_dyn(&self, job: DynJob) -> Result<Box<dyn Any + Send>, StoreError> {
-        self.run(job, true).await
+        let out = self.run(job, true).await;
+        // Committed (or, on a lost connection, perhaps committed): its events await numbering,
+        // and a committed write is answered once they have it (see `sequencer.rs`).
+        let ticket = self.sequencer.wake();
+        if out.is_ok() {
+            self.sequencer.numbered(ticket).await;
+        }
+        out
     }
 
     async fn read_dyn(&self, job: DynJob) -> Result<Box<dyn Any + Send>, StoreError> {
@@ -408,6 +429,8 @@ impl Database for PgDb {
         let exec = self.exec.clone();
         let timeout = self.acquire_timeout;
         let _ = tokio::task::spawn_blocking(move || exec.drain(timeout)).await;
+        let sequencer = self.sequencer.clone();
+        let _ = tokio::task::spawn_blocking(move || sequencer.stop()).await;
         self.pool.close();
         let idle = self.pool.take_idle();
         let _ = tokio::task::spawn_blocking(move || drop(idle)).await;

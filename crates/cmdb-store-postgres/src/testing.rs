@@ -107,6 +107,15 @@ pub async fn create_test_database(admin_url: &str) -> Result<(String, TestDataba
     ))
 }
 
+/// Runs `sql` (one or more statements, no parameters) on a connection of its own, outside any
+/// `PgDb`: what another process does to the database behind the handles' backs (a server that
+/// committed and died before its sequencer ran, say). Blocking.
+pub fn execute_sql(url: &str, sql: &str) -> Result<(), StoreError> {
+    let mut conn = admin_client(url)?;
+    conn.batch_execute(sql)
+        .map_err(|e| StoreError::Backend(describe(&e).to_string()))
+}
+
 fn admin_client(admin_url: &str) -> Result<Conn, StoreError> {
     let mut config: Config = admin_url
         .parse()

@@ -1419,107 +1419,198 @@ async fn authenticates_with_password_md5_and_scram() {
     f.db.close().await;
 }
 
-/// Events are written at commit, numbered in the order they were recorded; those recorded inside
-/// a savepoint that is rolled back vanish with it (a failed batch item leaves no event), those of
-/// a released one stay.
+/// The event clock, once the sequencer has numbered everything up to `want` (or after 10 s).
+async fn clock_reaching(db: &PgDb, want: i64) -> i64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seq = scalar(db, "SELECT seq FROM event_clock WHERE id = 1", vec![])
+            .await
+            .as_i64()
+            .unwrap();
+        if seq >= want || tokio::time::Instant::now() > deadline {
+            return seq;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// `(seq, inst_id)` of every event in the chain, in order.
+async fn chain(db: &PgDb) -> Vec<(i64, i64)> {
+    read(db, |tx| {
+        tx.query("SELECT seq, inst_id FROM change_event ORDER BY seq", &[])
+    })
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r[0].as_i64().unwrap(), r[1].as_i64().unwrap()))
+    .collect()
+}
+
+fn instance_event(tx: &mut dyn cmdb_store::Tx, id: i64) -> Result<(), StoreError> {
+    cmdb_store::ops::audit::event(
+        tx,
+        &common::ctx(),
+        "object_instance",
+        cmdb_store::ops::audit::EventType::Create,
+        "sw",
+        id,
+        &json!({"id": id}),
+    )
+}
+
+/// A transaction's events reach the chain after its commit, numbered in the order they were
+/// recorded, before the write is answered; those recorded inside a savepoint that is rolled back vanish with it (a failed batch
+/// item leaves no event), those of a released one stay. A transaction that rolls back leaves
+/// nothing in the outbox, so the clock moves only for committed events.
 #[tokio::test]
-async fn events_are_numbered_at_commit_and_follow_savepoints() {
-    use cmdb_store::ops::audit::{event, EventType};
-    let Some(f) = common::fresh("events_are_numbered_at_commit_and_follow_savepoints").await else {
+async fn events_are_numbered_after_commit_and_follow_savepoints() {
+    let Some(f) = common::fresh("events_are_numbered_after_commit_and_follow_savepoints").await
+    else {
         return;
     };
     let db = &*f.db;
-    let clock = || async {
-        scalar(db, "SELECT seq FROM event_clock WHERE id = 1", vec![])
-            .await
-            .as_i64()
-            .unwrap()
-    };
-    let start = clock().await;
+    let start = clock_reaching(db, 0).await;
     write(db, |tx| {
-        let ctx = common::ctx();
-        let ev = |tx: &mut dyn cmdb_store::Tx, id: i64| {
-            event(
-                tx,
-                &ctx,
-                "object_instance",
-                EventType::Create,
-                "sw",
-                id,
-                &json!({"id": id}),
-            )
-        };
-        ev(tx, 1)?;
+        instance_event(tx, 1)?;
         tx.savepoint("a")?;
-        ev(tx, 2)?;
+        instance_event(tx, 2)?;
         tx.rollback_savepoint("a")?;
         tx.savepoint("b")?;
-        ev(tx, 3)?;
+        instance_event(tx, 3)?;
         tx.savepoint("c")?;
-        ev(tx, 4)?;
+        instance_event(tx, 4)?;
         tx.release_savepoint("c")?;
         tx.release_savepoint("b")?;
         tx.savepoint("d")?;
-        ev(tx, 5)?;
+        instance_event(tx, 5)?;
         tx.savepoint("e")?;
-        ev(tx, 6)?;
+        instance_event(tx, 6)?;
         tx.release_savepoint("e")?;
         // Rolling back the outer savepoint drops what the released inner one kept.
         tx.rollback_savepoint("d")?;
-        ev(tx, 7)
+        instance_event(tx, 7)
     })
     .await
     .unwrap();
-    let rows = read(db, |tx| {
-        tx.query(
-            "SELECT seq, inst_id, detail->>'id' FROM change_event ORDER BY seq",
-            &[],
-        )
-    })
-    .await
-    .unwrap();
-    let got: Vec<(i64, i64, String)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r[0].as_i64().unwrap(),
-                r[1].as_i64().unwrap(),
-                r[2].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let want: Vec<(i64, i64, String)> = [1, 3, 4, 7]
+    let want: Vec<(i64, i64)> = [1, 3, 4, 7]
         .iter()
         .enumerate()
-        .map(|(i, id)| (start + 1 + i as i64, *id, id.to_string()))
+        .map(|(i, id)| (start + 1 + i as i64, *id))
         .collect();
-    assert_eq!(got, want);
-    assert_eq!(
-        clock().await,
-        start + 4,
-        "the clock advanced by the events written"
-    );
-    // A transaction that records nothing leaves the clock alone; one that rolls back, too.
+    assert_eq!(chain(db).await, want);
+    // A transaction that records nothing leaves the outbox alone; one that rolls back, too.
     write(db, |tx| {
         tx.execute("INSERT INTO setting (key, value) VALUES ('x', '1')", &[])
     })
     .await
     .unwrap();
     let err = write(db, move |tx| {
-        event(
-            tx,
-            &common::ctx(),
-            "object_instance",
-            EventType::Create,
-            "sw",
-            9,
-            &json!({}),
-        )?;
+        instance_event(tx, 9)?;
         Err::<(), _>(StoreError::Backend("job failed".into()))
     })
     .await;
     assert!(err.is_err());
-    assert_eq!(clock().await, start + 4);
+    assert_eq!(
+        scalar(db, "SELECT count(*) FROM event_outbox", vec![]).await,
+        SqlValue::Int(0)
+    );
+    // The next committed event is numbered right after the last one: nothing came in between.
+    write(db, |tx| instance_event(tx, 10)).await.unwrap();
+    assert_eq!(chain(db).await.last(), Some(&(start + 5, 10)));
+    f.db.close().await;
+}
+
+/// Writers of two processes, several at a time each: every event is numbered exactly once, the
+/// numbers run without a gap, and each writer's events (one write after the other) are numbered
+/// in the order it wrote them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_two_processes_are_numbered_once_without_gaps() {
+    let Some(f) = common::fresh("events_of_two_processes_are_numbered_once_without_gaps").await
+    else {
+        return;
+    };
+    let (a, b) = (f.db.clone(), f.second(4).await);
+    const WRITERS: i64 = 8;
+    const EACH: i64 = 40;
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let db = if w % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                for k in 0..EACH {
+                    let id = w * 1000 + k;
+                    // Two events per write (their order within the write must hold).
+                    write(&*db, move |tx| {
+                        instance_event(tx, id)?;
+                        instance_event(tx, -id - 1)
+                    })
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Every write was answered after its events were numbered: no waiting here.
+    let total = WRITERS * EACH * 2;
+    let got = chain(&a).await;
+    assert_eq!(
+        got.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>(),
+        "numbers run from 1 without a gap"
+    );
+    let ids: HashSet<i64> = got.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids.len() as i64, total, "every event once");
+    for w in 0..WRITERS {
+        let mine: Vec<i64> = got
+            .iter()
+            .map(|(_, id)| *id)
+            .filter(|id| (w * 1000..w * 1000 + EACH).contains(id))
+            .collect();
+        assert_eq!(
+            mine,
+            (w * 1000..w * 1000 + EACH).collect::<Vec<_>>(),
+            "writer {w}"
+        );
+    }
+    for (w, k) in (0..WRITERS).flat_map(|w| (0..EACH).map(move |k| (w, k))) {
+        let at = |id: i64| got.iter().position(|(_, i)| *i == id).unwrap();
+        let id = w * 1000 + k;
+        assert!(at(id) < at(-id - 1), "a write's events keep their order");
+    }
+    assert_eq!(
+        scalar(&a, "SELECT count(*) FROM event_outbox", vec![]).await,
+        SqlValue::Int(0)
+    );
+    b.close().await;
+    f.db.close().await;
+}
+
+/// Events a process committed and then could not number (it died right after its commit) are
+/// numbered by any running server's sweep, in outbox order.
+#[tokio::test]
+async fn events_left_in_the_outbox_are_numbered_by_a_running_server() {
+    let Some(f) = common::fresh("events_left_in_the_outbox_are_numbered_by_a_running_server").await
+    else {
+        return;
+    };
+    // First the server's own pass, so that only its sweep can number what comes next.
+    write(&*f.db, |tx| instance_event(tx, 100)).await.unwrap();
+    assert_eq!(chain(&f.db).await, vec![(1, 100)]);
+    let url = f.url.clone();
+    tokio::task::spawn_blocking(move || {
+        cmdb_store_postgres::testing::execute_sql(
+            &url,
+            "INSERT INTO event_outbox (resource, event_type, obj_id, inst_id, created_at, detail) \
+             SELECT 'object_instance', 'create', 'sw', g, 0, '{}' FROM generate_series(1, 3) g",
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(clock_reaching(&f.db, 4).await, 4, "the sweep numbered them");
+    assert_eq!(chain(&f.db).await, vec![(1, 100), (2, 1), (3, 2), (4, 3)]);
     f.db.close().await;
 }
 

@@ -180,12 +180,11 @@ pub trait Tx {
     /// Appends `item` to a statement that runs once, as the very last one before COMMIT, with its
     /// one `?` bound to the JSON array of every item appended for it in this transaction, in
     /// order. Items appended inside a savepoint that is rolled back ([`Tx::rollback_savepoint`])
-    /// are dropped with it. Why: a statement that takes a lock every writer contends for (the
-    /// event clock) must hold it for as short a time as possible and never while the transaction
-    /// waits for other locks, or writers would deadlock; and rows that can only be completed at
-    /// commit (numbered events) are then written once, complete, instead of being inserted early
-    /// and updated at commit (a dead row version each). Only backends with concurrent writers
-    /// need it; the default refuses, so a caller can never rely on it silently.
+    /// are dropped with it. Why: a transaction's change events must enter the PostgreSQL outbox
+    /// after every row lock it takes, so that a writer that waited for another's row gets later
+    /// outbox ids, and so numbers, than that one (see `ops::audit::event`); and one statement for
+    /// all of them is cheaper than one each. Only backends with concurrent writers need it; the
+    /// default refuses, so a caller can never rely on it silently.
     fn at_commit_append(
         &mut self,
         sql: &'static str,

@@ -52,6 +52,11 @@ pub const SQLITE: &[Migration] = &[
         name: "0007_instance_rowid_host_counts.sql",
         sql: include_str!("../migrations/sqlite/0007_instance_rowid_host_counts.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_event_outbox.sql",
+        sql: include_str!("../migrations/sqlite/0008_event_outbox.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations: same version numbers as [`SQLITE`].
@@ -90,6 +95,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         name: "0007_instance_rowid_host_counts.sql",
         sql: include_str!("../migrations/postgres/0007_instance_rowid_host_counts.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "0008_event_outbox.sql",
+        sql: include_str!("../migrations/postgres/0008_event_outbox.sql"),
     },
 ];
 

@@ -113,26 +113,24 @@ pub fn record_detail(
     )
 }
 
-/// Writes this transaction's change events at commit (PostgreSQL), numbered in the order they
-/// were appended from the event clock. `?` is the JSON array of the events, each
-/// `[resource, event_type, obj_id, inst_id, created_at, detail]`. The clock row stays locked
-/// until COMMIT, so sequence numbers become visible in commit order without gaps (see migration
-/// 0003). It runs as the transaction's last statement, so the lock is held for server time only
-/// and never while the transaction waits for another lock (which could deadlock writers); and
-/// each event is inserted once, already numbered, leaving no dead row versions behind.
-const SEAL_EVENTS: &str = "WITH batch AS (SELECT ?::jsonb AS a), \
-     clock AS (UPDATE event_clock SET seq = seq + (SELECT jsonb_array_length(a) FROM batch) \
-     WHERE id = 1 RETURNING seq) \
-     INSERT INTO change_event (seq, resource, event_type, obj_id, inst_id, created_at, detail) \
-     SELECT clock.seq - jsonb_array_length(batch.a) + ev.ord, ev.e->>0, ev.e->>1, ev.e->>2, \
-     (ev.e->>3)::bigint, (ev.e->>4)::bigint, ev.e->5 \
-     FROM batch, clock, jsonb_array_elements(batch.a) WITH ORDINALITY AS ev(e, ord) \
-     ORDER BY ev.ord";
+/// Hands this transaction's change events to the sequencer (PostgreSQL): one statement at
+/// commit puts them in the outbox, in the order they were appended, unnumbered and without a
+/// lock; the sequencer numbers them once they are committed ([`super::events::sequence`],
+/// migration 0008). `?` is the JSON array of the events, each
+/// `[resource, event_type, obj_id, inst_id, created_at, detail]`. At commit rather than at once
+/// so that a transaction's events are one statement, and so the outbox order follows the order
+/// in which conflicting writers got their row locks (a writer that waited for another's row
+/// reaches its commit after that one committed).
+const OUTBOX_EVENTS: &str = "INSERT INTO event_outbox \
+     (resource, event_type, obj_id, inst_id, created_at, detail) \
+     SELECT ev.e->>0, ev.e->>1, ev.e->>2, (ev.e->>3)::bigint, (ev.e->>4)::bigint, ev.e->5 \
+     FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS ev(e, ord) ORDER BY ev.ord";
 
 /// Appends a change event for resource_watch (`resource` is the watch kind, e.g.
 /// `object_instance`; `doc` the object after the change, or before it for deletes). Its place
 /// in the event chain is drawn from the event clock: at once on SQLite (one writer at a time,
-/// so drawing order is commit order), at commit on PostgreSQL ([`SEAL_EVENTS`]).
+/// so drawing order is commit order), by the sequencer after commit on PostgreSQL
+/// ([`OUTBOX_EVENTS`]).
 pub fn event(
     tx: &mut dyn Tx,
     ctx: &OpContext,
@@ -166,7 +164,7 @@ pub fn event(
             )
         }
         Dialect::Postgres => tx.at_commit_append(
-            SEAL_EVENTS,
+            OUTBOX_EVENTS,
             json!([resource, event_type.as_str(), obj_id, inst_id, ctx.now, doc]),
         ),
     }
