@@ -114,6 +114,7 @@ impl TestApp {
             apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
             event_retention: retention.events,
             audit_retention: retention.audit,
+            pg_pool_size: cmdb::DEFAULT_PG_POOL_SIZE,
         };
         let app = App::build(config).await.expect("app builds");
         let port = app.port();

@@ -425,6 +425,7 @@ async fn database_url_selects_the_sqlite_file() {
         apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
         event_retention: std::time::Duration::from_secs(7 * 86_400),
         audit_retention: std::time::Duration::from_secs(180 * 86_400),
+        pg_pool_size: cmdb::DEFAULT_PG_POOL_SIZE,
     };
     let app = cmdb::App::build(config).await.expect("builds");
     assert!(file.exists(), "sqlite:// URL wins over --data");
@@ -438,6 +439,7 @@ async fn database_url_selects_the_sqlite_file() {
         apps: vec![format!("{APP_CODE}:{APP_SECRET}")],
         event_retention: std::time::Duration::from_secs(7 * 86_400),
         audit_retention: std::time::Duration::from_secs(180 * 86_400),
+        pg_pool_size: cmdb::DEFAULT_PG_POOL_SIZE,
     };
     assert!(cmdb::App::build(bad).await.is_err());
 }
