@@ -5,19 +5,17 @@ against the links `cmdb gen-assoc` made (its summary states the rule): exactly t
 links, each once, and the expected instances in the details; a wrong answer stops the run.
 
 usage: assoc.py BASE AUTH SUMMARY_JSON ROUNDS"""
-import http.client
 import json
 import math
 import os
 import random
 import sys
-import time
-import urllib.parse
+
+from timed import Client, stats
 
 BASE, AUTH, SUMMARY = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 ROUNDS = int(sys.argv[4])
-url = urllib.parse.urlparse(BASE)
-conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+esb = Client(BASE, AUTH).esb
 random.seed(6)
 
 src, dst, key = SUMMARY["src_obj"], SUMMARY["dst_obj"], SUMMARY["bk_obj_asst_id"]
@@ -60,29 +58,11 @@ def expected_links(obj, inst):
     return sorted((src, s_lo + i, dst, inst) for i in sources_of(inst - d_lo))
 
 
-def esb(name, body):
-    headers = {"Content-Type": "application/json", "X-Bkapi-Authorization": AUTH}
-    t0 = time.perf_counter()
-    conn.request("POST", f"/api/c/compapi/v2/cc/{name}/", body=json.dumps(body), headers=headers)
-    raw = conn.getresponse().read()
-    elapsed = time.perf_counter() - t0
-    env = json.loads(raw)
-    if not env.get("result"):
-        raise SystemExit(f"{name} failed: {raw[:500]!r}")
-    return env["data"], elapsed
-
-
 def check_links(label, inst, got, want):
     keys = sorted((a["bk_obj_id"], a["bk_inst_id"], a["bk_asst_obj_id"], a["bk_asst_inst_id"]) for a in got)
     if keys != want or any(a["bk_obj_asst_id"] != key for a in got) or len({a["id"] for a in got}) != len(got):
         raise SystemExit(f"{label}: wrong answer for instance {inst}: {len(got)} links, want {len(want)}: "
                          f"{got[:2]}")
-
-
-def stats(samples):
-    s = sorted(samples)
-    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))] * 1000
-    return f"p50={pick(0.5):.2f}ms p99={pick(0.99):.2f}ms max={s[-1]*1000:.2f}ms n={len(s)}"
 
 
 fields = ["id", "bk_obj_asst_id", "bk_asst_id", "bk_obj_id", "bk_inst_id", "bk_asst_obj_id", "bk_asst_inst_id"]

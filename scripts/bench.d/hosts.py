@@ -10,47 +10,28 @@ connection, share the 2,000 businesses; the figure is the wall time from the fir
 the last answer, for all of them.
 
 usage: hosts.py BASE AUTH SUMMARY_FILE CLIENTS ROUNDS"""
-import http.client
 import json
 import random
 import sys
 import threading
 import time
-import urllib.parse
+
+from timed import Client, pick, stats
 
 BASE, AUTH = sys.argv[1], sys.argv[2]
 with open(sys.argv[3]) as f:
     SUMMARY = json.load(f)
 CLIENTS, ROUNDS = int(sys.argv[4]), int(sys.argv[5])
-url = urllib.parse.urlparse(BASE)
 random.seed(5)
 FIELDS = ["bk_host_id", "bk_host_innerip", "bk_cloud_id", "bk_host_name", "bk_os_type", "operator"]
 
 
 def connect():
-    return http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+    return Client(BASE, AUTH)
 
 
 def esb(conn, name, body):
-    headers = {"Content-Type": "application/json", "X-Bkapi-Authorization": AUTH}
-    t0 = time.perf_counter()
-    conn.request("POST", f"/api/c/compapi/v2/cc/{name}/", body=json.dumps(body), headers=headers)
-    raw = conn.getresponse().read()
-    elapsed = time.perf_counter() - t0
-    env = json.loads(raw)
-    if not env.get("result"):
-        raise SystemExit(f"{name} failed: {raw[:500]!r}")
-    return env["data"], elapsed
-
-
-def pick(samples, q):
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(q * len(s)))] * 1000
-
-
-def stats(samples):
-    return (f"p50={pick(samples, 0.5):.2f}ms p99={pick(samples, 0.99):.2f}ms "
-            f"max={max(samples) * 1000:.2f}ms n={len(samples)}")
+    return conn.esb(name, body)
 
 
 conn = connect()
@@ -72,7 +53,7 @@ def count_all():
 
     def client(mine):
         c = connect()
-        c.connect()
+        c.conn.connect()  # connected before the clock starts
         start.wait()
         try:
             for biz in mine:

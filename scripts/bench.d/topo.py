@@ -3,41 +3,22 @@ find_topo_node_paths against a generated topology over keep-alive HTTP, inserts 
 level into it, and checks the tree afterwards through the API (counts, parents, paths).
 
 usage: topo.py BASE AUTH BIZ_ID EXPECTED_SETS EXPECTED_MODULES ROUNDS"""
-import http.client
-import json
 import sys
-import time
-import urllib.parse
+
+import timed
 
 BASE, AUTH, BIZ = sys.argv[1], sys.argv[2], int(sys.argv[3])
 SETS, MODULES, ROUNDS = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-url = urllib.parse.urlparse(BASE)
-conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
-creds = json.loads(AUTH)
-
-
-def call(method, path, body):
-    headers = {"Content-Type": "application/json", "X-Bkapi-Authorization": AUTH,
-               "X-Bkcmdb-User": creds.get("bk_username", "admin"), "X-Bkcmdb-Supplier-Account": "0"}
-    t0 = time.perf_counter()
-    conn.request(method, path, body=json.dumps(body), headers=headers)
-    resp = conn.getresponse()
-    raw = resp.read()
-    elapsed = time.perf_counter() - t0
-    env = json.loads(raw)
-    if not env.get("result"):
-        raise SystemExit(f"{path} failed: {raw[:500]!r}")
-    return env["data"], elapsed, len(raw)
+call = timed.Client(BASE, AUTH).call
 
 
 def esb(name, body):
+    """(data, seconds, answer bytes) of an ESB call."""
     return call("POST", f"/api/c/compapi/v2/cc/{name}/", body)
 
 
 def stats(samples):
-    s = sorted(samples)
-    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))] * 1000
-    return f"p50={pick(0.5):.1f}ms p99={pick(0.99):.1f}ms max={s[-1]*1000:.1f}ms n={len(s)}"
+    return timed.stats(samples, 1)
 
 
 def walk(node, path, out):
