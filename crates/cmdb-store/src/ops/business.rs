@@ -94,15 +94,11 @@ fn status_field() -> FieldInfo {
 
 /// The `biz` model's schema (seeded, so its absence is a broken database).
 fn biz_schema(tx: &mut dyn Tx) -> Result<Arc<ModelSchema>, StoreError> {
-    ModelSchema::load(tx, "biz", 0)?
-        .ok_or_else(|| StoreError::Corrupt("the built-in model biz is missing".into()))
+    ModelSchema::load_builtin(tx, "biz", 0)
 }
 
 fn name_of(doc: &Map<String, Value>) -> String {
-    doc.get("bk_biz_name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    super::util::text_of(doc, "bk_biz_name")
 }
 
 fn default_of(doc: &Map<String, Value>) -> i64 {

@@ -43,15 +43,11 @@ impl FieldCatalog for PlatCatalog<'_> {
 }
 
 fn plat_schema(tx: &mut dyn Tx) -> Result<std::sync::Arc<ModelSchema>, StoreError> {
-    ModelSchema::load(tx, "plat", 0)?
-        .ok_or_else(|| StoreError::Corrupt("the built-in model plat is missing".into()))
+    ModelSchema::load_builtin(tx, "plat", 0)
 }
 
 fn name_of(doc: &Map<String, Value>) -> String {
-    doc.get("bk_cloud_name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    super::util::text_of(doc, "bk_cloud_name")
 }
 
 fn audit_area(

@@ -345,8 +345,7 @@ fn level_schema(
         Level::Set => "set",
         Level::Module => "module",
     };
-    ModelSchema::load(tx, obj, biz_id)?
-        .ok_or_else(|| StoreError::Corrupt(format!("the built-in model {obj} is missing")))
+    ModelSchema::load_builtin(tx, obj, biz_id)
 }
 
 /// Set or module ids of the business matching a `set_cond` / `module_cond` list.

@@ -116,8 +116,7 @@ pub(crate) fn host_schema(tx: &mut dyn Tx) -> Result<Arc<ModelSchema>, StoreErro
 /// The `host` model's schema as it applies to hosts of business `biz_id`: the global
 /// attributes and that business's private ones (10-models §4: `bk_biz_id` on an attribute).
 pub(crate) fn host_schema_in(tx: &mut dyn Tx, biz_id: i64) -> Result<Arc<ModelSchema>, StoreError> {
-    ModelSchema::load(tx, "host", biz_id)?
-        .ok_or_else(|| StoreError::Corrupt("the built-in model host is missing".into()))
+    ModelSchema::load_builtin(tx, "host", biz_id)
 }
 
 /// The business a host belongs to (every relation row of a host names the same one, 40-hosts

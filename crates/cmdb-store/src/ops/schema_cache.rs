@@ -83,6 +83,17 @@ pub struct ModelSchema {
 }
 
 impl ModelSchema {
+    /// [`ModelSchema::load`] of a built-in model (biz, set, module, host, plat): seeded with the
+    /// database and never deletable, so its absence means a broken database, not a bad request.
+    pub fn load_builtin(
+        tx: &mut dyn Tx,
+        obj_id: &str,
+        biz_id: i64,
+    ) -> Result<Arc<Self>, StoreError> {
+        Self::load(tx, obj_id, biz_id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("the built-in model {obj_id} is missing")))
+    }
+
     /// The schema of `obj_id` with the private attributes of business `biz_id` (0 = global
     /// only), from the cache when it is current; `None` when the model does not exist.
     pub fn load(

@@ -36,7 +36,7 @@ use super::instances::{
     rewrite_row, run_query, stamp_created, stamp_updated, string_list, Found, InstanceRow, Query,
 };
 use super::schema_cache::ModelSchema;
-use super::util::{for_update, loose_i64};
+use super::util::{for_update, loose_i64, text_of};
 use super::OpContext;
 use crate::{SqlValue, StoreError, Tx};
 
@@ -190,16 +190,7 @@ fn int_eq(field: FieldInfo, value: i64) -> Expr {
 
 /// The schema of a built-in level model (seeded, so its absence is a broken database).
 fn schema_of(tx: &mut dyn Tx, level: Level, biz_id: i64) -> Result<Arc<ModelSchema>, StoreError> {
-    let obj_id = level.obj_id();
-    ModelSchema::load(tx, obj_id, biz_id)?
-        .ok_or_else(|| StoreError::Corrupt(format!("the built-in model {obj_id} is missing")))
-}
-
-fn text_of(doc: &Map<String, Value>, key: &str) -> String {
-    doc.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    ModelSchema::load_builtin(tx, level.obj_id(), biz_id)
 }
 
 fn int_of(doc: &Map<String, Value>, key: &str) -> i64 {

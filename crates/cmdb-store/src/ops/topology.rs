@@ -640,8 +640,7 @@ pub fn modules_with_relation(
     if page.limit > MODULE_RELATION_PAGE_LIMIT {
         return Err(DomainError::OverLimit.into());
     }
-    let schema = ModelSchema::load(tx, "module", biz_id)?
-        .ok_or_else(|| StoreError::Corrupt("the built-in model module is missing".into()))?;
+    let schema = ModelSchema::load_builtin(tx, "module", biz_id)?;
     let catalog = LevelCatalog {
         schema: &schema,
         level: Level::Module,

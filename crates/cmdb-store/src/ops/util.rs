@@ -90,6 +90,15 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
 
 /// Reads an integer from a JSON value that may be a number or a numeric string (bk-cmdb
 /// clients send both for ids).
+/// The text field `key` of a stored document ("" when absent or not text): names of stored
+/// objects, which validation made text when they were written.
+pub(crate) fn text_of(doc: &Map<String, Value>, key: &str) -> String {
+    doc.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 pub(crate) fn loose_i64(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| {
