@@ -353,14 +353,73 @@ pub fn delete(tx: &mut dyn Tx, ctx: &OpContext, id: i64) -> Result<(), StoreErro
         return Err(DomainError::AttributeInUniqueRule.into());
     }
     tx.execute("DELETE FROM attribute WHERE id = ?", &[SqlValue::Int(id)])?;
-    let sql = match tx.dialect() {
-        Dialect::Sqlite => "UPDATE instance SET data = json_remove(data, ?) WHERE obj_id = ?",
-        Dialect::Postgres => "UPDATE instance SET data = data - CAST(? AS TEXT) WHERE obj_id = ?",
-    };
     let key = match tx.dialect() {
         Dialect::Sqlite => format!("$.\"{}\"", old.bk_property_id),
         Dialect::Postgres => old.bk_property_id.clone(),
     };
+    announce_field_removal(tx, ctx, &old, &key)?;
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => "UPDATE instance SET data = json_remove(data, ?) WHERE obj_id = ?",
+        Dialect::Postgres => "UPDATE instance SET data = data - CAST(? AS TEXT) WHERE obj_id = ?",
+    };
     tx.execute(sql, &[SqlValue::Text(key), old.bk_obj_id.as_str().into()])?;
     record_attr(tx, ctx, audit_entry("delete", &old, Some(&old), None))
+}
+
+/// One update event for every instance that had the deleted attribute's field, with the
+/// document as it is without it. Upstream removes the field with one `$unset` over the model's
+/// documents, and its change stream carries an update for each document that changed; watchers
+/// that keep copies of instances (what resource_watch consumers do) must drop the field too.
+/// `key` addresses the field in the dialect's JSON functions.
+fn announce_field_removal(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    attr: &Attribute,
+    key: &str,
+) -> Result<(), StoreError> {
+    let obj_id = attr.bk_obj_id.as_str();
+    let mainline = super::schema_cache::ModelSchema::load(tx, obj_id, 0)?
+        .is_some_and(|schema| schema.is_mainline());
+    let watch = match obj_id {
+        "host" | "biz" | "set" | "module" | "plat" => obj_id,
+        _ if mainline => "mainline_instance",
+        _ => "object_instance",
+    };
+    let has_field = match tx.dialect() {
+        Dialect::Sqlite => "json_type(data, ?) IS NOT NULL",
+        Dialect::Postgres => "jsonb_exists(data, CAST(? AS TEXT))",
+    };
+    let rows = tx.query(
+        &format!(
+            "SELECT inst_id, data FROM instance WHERE {has_field} AND obj_id = ? ORDER BY inst_id"
+        ),
+        &[SqlValue::Text(key.to_string()), obj_id.into()],
+    )?;
+    for row in rows {
+        let (Some(inst_id), Some(data)) = (row.first().and_then(SqlValue::as_i64), row.get(1))
+        else {
+            continue;
+        };
+        let Value::Object(mut doc) = data.to_json()? else {
+            return Err(StoreError::Corrupt(format!(
+                "instance {inst_id} of {obj_id} is not a JSON object"
+            )));
+        };
+        doc.remove(&attr.bk_property_id);
+        let detail = if obj_id == "host" {
+            super::hosts::wire_doc(&doc)
+        } else {
+            Value::Object(doc)
+        };
+        audit::event(
+            tx,
+            ctx,
+            watch,
+            audit::EventType::Update,
+            obj_id,
+            inst_id,
+            &detail,
+        )?;
+    }
+    Ok(())
 }

@@ -324,7 +324,7 @@ fn insert_pseudo_key(
 /// A stored host document in its wire form (list fields comma-joined), as audit records and
 /// change events show it: hosts read that way through every API, and the documented host
 /// event carries `"bk_host_innerip": "192.168.1.1"`.
-fn wire_doc(doc: &Map<String, Value>) -> Value {
+pub(crate) fn wire_doc(doc: &Map<String, Value>) -> Value {
     let mut doc = doc.clone();
     cmdb_domain::host::to_wire(&mut doc);
     Value::Object(doc)

@@ -1083,3 +1083,77 @@ async fn instance_associations_are_watched_and_audited() {
     }
     app.stop().await;
 }
+
+/// Deleting an attribute removes its field from every instance: each instance that had it is
+/// announced by an update event without it (as upstream's change stream does for its
+/// `$unset`), in the kind of its model (hosts in their wire form); instances whose documents
+/// never had the field are not announced.
+#[tokio::test]
+async fn deleting_an_attribute_announces_every_instance_that_had_it() {
+    let app = TestApp::spawn().await;
+    app.create_model("sw").await;
+    // Made before the attributes exist, so their documents never had the fields; instances made
+    // after carry every attribute of their model (null when not given), as upstream's do.
+    inst(&app, "sw", "sw-older").await;
+    let hosts = add_pool_hosts(&app, &["10.9.0.1", "10.9.0.2"]).await;
+    let port = app.create_attr("sw", "port", "singlechar", json!({})).await;
+    let mut with = Vec::new();
+    for (name, value) in [("sw-a", "p1"), ("sw-b", "p2")] {
+        let created = app
+            .esb_ok(
+                "create_inst",
+                json!({"bk_obj_id": "sw", "bk_inst_name": name, "port": value}),
+            )
+            .await;
+        with.push(id_of(&created, "bk_inst_id"));
+    }
+    let rack = app
+        .create_attr("host", "rack", "singlechar", json!({}))
+        .await;
+    app.esb_ok(
+        "update_host",
+        json!({"bk_host_id": hosts[0].to_string(), "rack": "r1"}),
+    )
+    .await;
+    let instances = watch_cursor(&app, "object_instance", &[]).await;
+    let host_fields = ["bk_host_id", "bk_host_innerip", "rack"];
+    let host_cursor = watch_cursor(&app, "host", &host_fields).await;
+
+    app.esb_ok("delete_object_attribute", json!({"id": id_of(&port, "id")}))
+        .await;
+    app.esb_ok("delete_object_attribute", json!({"id": id_of(&rack, "id")}))
+        .await;
+
+    let events = watch_after(&app, "object_instance", &[], &instances).await;
+    assert_events(
+        &events,
+        &[
+            (
+                "update",
+                json!({"bk_inst_id": with[0], "bk_inst_name": "sw-a"}),
+            ),
+            (
+                "update",
+                json!({"bk_inst_id": with[1], "bk_inst_name": "sw-b"}),
+            ),
+        ],
+    );
+    let events = watch_after(&app, "host", &host_fields, &host_cursor).await;
+    assert_events(
+        &events,
+        &[(
+            "update",
+            json!({"bk_host_id": hosts[0], "bk_host_innerip": "10.9.0.1"}),
+        )],
+    );
+    for e in &events {
+        assert!(e["bk_detail"].get("rack").is_none(), "{e}");
+    }
+    let stored = app
+        .esb_ok("search_inst", json!({"bk_obj_id": "sw", "condition": {}}))
+        .await;
+    let info = stored["info"].as_array().expect("info");
+    assert_eq!(info.len(), 3, "{stored}");
+    assert!(info.iter().all(|i| i.get("port").is_none()), "{stored}");
+    app.stop().await;
+}
