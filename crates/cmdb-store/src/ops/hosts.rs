@@ -341,6 +341,35 @@ struct HostAudit<'a> {
     fields: Option<Value>,
 }
 
+/// A stored host update, announced: its audit record (`fields` the changed attributes, under
+/// business `biz_id`, 0 = none) and its change event, both with the documents in wire form.
+/// `who` is (host id, business, host name).
+fn record_update(
+    tx: &mut dyn Tx,
+    ctx: &OpContext,
+    who: (i64, i64, &str),
+    old: &Map<String, Value>,
+    doc: &Map<String, Value>,
+    fields: Map<String, Value>,
+) -> Result<(), StoreError> {
+    let (host_id, biz_id, name) = who;
+    let doc = wire_doc(doc);
+    audit_host(
+        tx,
+        ctx,
+        HostAudit {
+            action: "update",
+            host_id,
+            biz_id,
+            name,
+            pre: Some(wire_doc(old)),
+            cur: Some(doc.clone()),
+            fields: Some(Value::Object(fields)),
+        },
+    )?;
+    audit::event(tx, ctx, "host", EventType::Update, "host", host_id, &doc)
+}
+
 fn audit_host(tx: &mut dyn Tx, ctx: &OpContext, a: HostAudit<'_>) -> Result<(), StoreError> {
     audit::record(
         tx,
@@ -503,21 +532,7 @@ pub(crate) fn update_host_doc(
         None,
     )?;
     write_host_keys(tx, host_id, &doc)?;
-    let doc = wire_doc(&doc);
-    audit_host(
-        tx,
-        ctx,
-        HostAudit {
-            action: "update",
-            host_id,
-            biz_id: 0,
-            name: &name,
-            pre: Some(wire_doc(&old)),
-            cur: Some(doc.clone()),
-            fields: Some(Value::Object(applied)),
-        },
-    )?;
-    audit::event(tx, ctx, "host", EventType::Update, "host", host_id, &doc)
+    record_update(tx, ctx, (host_id, 0, &name), &old, &doc, applied)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -949,21 +964,7 @@ fn clear_private_attrs(
     let schema = host_schema(tx)?;
     stamp_updated(&schema, ctx, &mut doc);
     rewrite_row(tx, ctx, &schema, m.host_id, &m.name, &doc)?;
-    let doc = wire_doc(&doc);
-    audit_host(
-        tx,
-        ctx,
-        HostAudit {
-            action: "update",
-            host_id: m.host_id,
-            biz_id: from,
-            name: &m.name,
-            pre: Some(wire_doc(&old)),
-            cur: Some(doc.clone()),
-            fields: Some(Value::Object(cleared)),
-        },
-    )?;
-    audit::event(tx, ctx, "host", EventType::Update, "host", m.host_id, &doc)
+    record_update(tx, ctx, (m.host_id, from, &m.name), &old, &doc, cleared)
 }
 
 // ---------------------------------------------------------------------------------------------
